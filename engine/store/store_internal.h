@@ -1,0 +1,95 @@
+/*
+ * Private view of the store, shared by the engine modules that keep their own
+ * data in the store's LMDB environment (indexes, tiers).
+ */
+#ifndef CTXMEM_STORE_INTERNAL_H
+#define CTXMEM_STORE_INTERNAL_H
+
+#include "ctxmem/store.h"
+
+#include <lmdb.h>
+#include <pthread.h>
+
+/* Named databases of a store (see docs/FORMAT.md). */
+enum store_db {
+    DB_META,       /* string key -> value: format, tokenizer, counters */
+    DB_SEGMENTS,   /* u64 BE segment id -> segment record */
+    DB_SCOPES,     /* scope key (user NUL agent NUL session) -> u32 BE scope id */
+    DB_SCOPE_INFO, /* u32 BE scope id -> scope record */
+    DB_SEQUENCE,   /* u32 BE scope id + u64 BE seq -> u64 BE segment id */
+    DB_COUNT
+};
+
+struct ctxmem_store {
+    MDB_env *env;
+    MDB_dbi dbi[DB_COUNT];
+    char *dir;
+    unsigned flags;
+    size_t map_size;
+    size_t map_size_max;
+    size_t max_segment_bytes;
+    ctxmem_tokenizer *tok_owned;
+    const ctxmem_tokenizer *tok;
+    /* Held shared by every transaction, exclusively while the map is resized. */
+    pthread_rwlock_t resize_lock;
+};
+
+/* Per-scope record kept in DB_SCOPE_INFO. */
+typedef struct store_scope_rec {
+    uint64_t next_seq;
+    uint64_t segments;
+    uint64_t tokens;
+} store_scope_rec;
+
+/* Begin a read transaction (holds resize_lock shared until store_read_end). */
+int store_read_begin(ctxmem_store *s, MDB_txn **txn);
+void store_read_end(ctxmem_store *s, MDB_txn *txn);
+
+/*
+ * Run `fn` inside one write transaction and commit. When the map fills, the
+ * transaction is aborted, the map grown and `fn` run again from the start, so
+ * `fn` must not keep side effects outside the transaction. Returns fn's error
+ * or the commit's.
+ */
+typedef int (*store_write_fn)(ctxmem_store *s, MDB_txn *txn, void *ctx);
+int store_write(ctxmem_store *s, store_write_fn fn, void *ctx);
+
+/* Map an LMDB return code to a ctxmem code, recording "lmdb: what: text". */
+int store_lmdb_error(int mdb_rc, const char *what);
+
+/* Big-endian key helpers. */
+void store_put_be64(unsigned char *p, uint64_t v);
+uint64_t store_get_be64(const unsigned char *p);
+void store_put_be32(unsigned char *p, uint32_t v);
+uint32_t store_get_be32(const unsigned char *p);
+
+/* Validate a scope and build its key; returns CTXMEM_OK or CTXMEM_EINVAL. */
+int store_scope_key(const ctxmem_scope *scope, char *key, size_t cap, size_t *len);
+
+/* Look a scope id up inside a transaction; CTXMEM_ENOTFOUND when absent. */
+int store_scope_lookup(ctxmem_store *s, MDB_txn *txn, const char *key, size_t len, uint32_t *id);
+
+/* Segment records (record.c). */
+#define REC_LAYOUT 1
+#define REC_HEADER 64
+
+typedef struct rec_fields {
+    uint64_t seq;
+    uint32_t scope;
+    int role;
+    int64_t time;
+    uint32_t flags;
+    uint32_t tokens;
+    const char *text;
+    size_t text_len;
+    const char *name;
+    const char *meta_json;
+    const char *pair_id;
+} rec_fields;
+
+size_t rec_size(const rec_fields *f);
+void rec_encode(const rec_fields *f, unsigned char *buf);
+/* Decode in place: the strings of `out` point into `buf`. */
+int rec_decode(const unsigned char *buf, size_t len, uint64_t id, ctxmem_segment *out);
+
+#endif /* CTXMEM_STORE_INTERNAL_H */
