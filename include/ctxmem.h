@@ -5,6 +5,7 @@
  *   ctxmem/common.h     version, error model, UTF-8 check
  *   ctxmem/tokenizer.h  exact token counting (cl100k_base, o200k_base, custom)
  *   ctxmem/store.h      the durable segment store on LMDB
+ *   ctxmem/index.h      the cold tier: embeddings, search, forgetting
  */
 #ifndef CTXMEM_H
 #define CTXMEM_H
@@ -12,5 +13,6 @@
 #include "ctxmem/common.h"
 #include "ctxmem/tokenizer.h"
 #include "ctxmem/store.h"
+#include "ctxmem/index.h"
 
 #endif /* CTXMEM_H */
