@@ -217,11 +217,38 @@ static int put_segment(ctxmem_store *s, MDB_txn *txn, uint64_t id, const rec_fie
     return rc ? store_lmdb_error(rc, "write sequence") : CTXMEM_OK;
 }
 
+/* Add segment i of the batch; a duplicate document or note reuses its id. */
+static int add_one(ctxmem_store *s, MDB_txn *txn, struct add_ctx *c, size_t i, uint32_t scope,
+                   store_scope_rec *rec, uint64_t *next_id)
+{
+    const ctxmem_segment_in *in = &c->segs[i];
+    uint64_t duplicate_of = 0;
+    int rc = facts_check(s, txn, scope, in, i, &duplicate_of);
+
+    if (rc != CTXMEM_OK)
+        return rc;
+    if (duplicate_of) {
+        c->ids[i] = duplicate_of;
+        return CTXMEM_OK;
+    }
+    rec_fields f = {rec->next_seq++, scope,        in->role,      c->times[i],
+                    in->flags,       c->tokens[i], in->text,      in->text_len,
+                    in->name,        in->meta_json, in->pair_id,  in->key,
+                    in->supersedes};
+    c->ids[i] = (*next_id)++;
+    rc = put_segment(s, txn, c->ids[i], &f);
+    if (rc == CTXMEM_OK)
+        rc = facts_on_add(s, txn, scope, c->ids[i], in, c->times[i]);
+    rec->segments++;
+    rec->tokens += c->tokens[i];
+    return rc;
+}
+
 static int add_in_txn(ctxmem_store *s, MDB_txn *txn, void *arg)
 {
     struct add_ctx *c = arg;
     store_scope_rec rec;
-    uint64_t next_id, total;
+    uint64_t next_id, total, before;
     uint32_t scope;
     int rc;
 
@@ -230,24 +257,15 @@ static int add_in_txn(ctxmem_store *s, MDB_txn *txn, void *arg)
         rc = counter_get(s, txn, "next_segment", 1, &next_id);
     if (rc == CTXMEM_OK)
         rc = counter_get(s, txn, "tokens", 0, &total);
-
-    for (size_t i = 0; rc == CTXMEM_OK && i < c->n; i++) {
-        const ctxmem_segment_in *in = &c->segs[i];
-        rec_fields f = {rec.next_seq++, scope,        in->role,    c->times[i],
-                        in->flags,      c->tokens[i], in->text,    in->text_len,
-                        in->name,       in->meta_json, in->pair_id};
-        c->ids[i] = next_id++;
-        rc = put_segment(s, txn, c->ids[i], &f);
-        rec.segments++;
-        rec.tokens += c->tokens[i];
-        total += c->tokens[i];
-    }
+    before = rec.tokens;
+    for (size_t i = 0; rc == CTXMEM_OK && i < c->n; i++)
+        rc = add_one(s, txn, c, i, scope, &rec, &next_id);
     if (rc == CTXMEM_OK)
         rc = scope_rec_write(s, txn, scope, &rec, c->scope_key, c->scope_len);
     if (rc == CTXMEM_OK)
         rc = counter_put(s, txn, "next_segment", next_id);
     if (rc == CTXMEM_OK)
-        rc = counter_put(s, txn, "tokens", total);
+        rc = counter_put(s, txn, "tokens", total + (rec.tokens - before));
     return rc;
 }
 
@@ -311,6 +329,8 @@ static int prepare_segment(ctxmem_store *s, size_t i, const ctxmem_segment_in *i
     rc = check_optional_string(i, "name", in->name);
     if (rc == CTXMEM_OK)
         rc = check_optional_string(i, "pair_id", in->pair_id);
+    if (rc == CTXMEM_OK)
+        rc = check_optional_string(i, "key", in->key);
     if (rc == CTXMEM_OK)
         rc = check_meta_json(i, in->meta_json);
     if (rc != CTXMEM_OK)
@@ -388,6 +408,7 @@ static int copy_segment(const ctxmem_segment *src, const MDB_val *raw, ctxmem_se
     seg->name = (const char *)copy + ((const unsigned char *)src->name - base);
     seg->meta_json = (const char *)copy + ((const unsigned char *)src->meta_json - base);
     seg->pair_id = (const char *)copy + ((const unsigned char *)src->pair_id - base);
+    seg->key = (const char *)copy + ((const unsigned char *)src->key - base);
     *out = seg;
     return CTXMEM_OK;
 }

@@ -1,4 +1,5 @@
 list(APPEND CTXMEM_ENGINE_SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/facts.c
     ${CMAKE_CURRENT_LIST_DIR}/record.c
     ${CMAKE_CURRENT_LIST_DIR}/segments.c
     ${CMAKE_CURRENT_LIST_DIR}/store.c

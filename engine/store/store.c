@@ -17,8 +17,8 @@
 #define DEFAULT_TOKENIZER "o200k_base"
 #define MAX_DBS 32
 
-static const char *const db_names[DB_COUNT] = {"meta", "segments", "scopes", "scope_info",
-                                               "sequence"};
+static const char *const db_names[DB_COUNT] = {
+    "meta", "segments", "scopes", "scope_info", "sequence", "status", "facts", "pairs", "digests"};
 
 static int check_options(const ctxmem_options *o)
 {

@@ -17,6 +17,10 @@ enum store_db {
     DB_SCOPES,     /* scope key (user NUL agent NUL session) -> u32 BE scope id */
     DB_SCOPE_INFO, /* u32 BE scope id -> scope record */
     DB_SEQUENCE,   /* u32 BE scope id + u64 BE seq -> u64 BE segment id */
+    DB_STATUS,     /* u64 BE segment id -> end time, successor (superseded segments only) */
+    DB_FACTS,      /* u32 BE scope id + fact key -> u64 BE current segment id */
+    DB_PAIRS,      /* u32 BE scope id + pair id -> u64 BE tool call id, u64 BE result id */
+    DB_DIGESTS,    /* u32 BE scope id + u64 BE digest -> u64 BE segment id (documents, notes) */
     DB_COUNT
 };
 
@@ -69,6 +73,12 @@ int store_scope_key(const ctxmem_scope *scope, char *key, size_t cap, size_t *le
 /* Look a scope id up inside a transaction; CTXMEM_ENOTFOUND when absent. */
 int store_scope_lookup(ctxmem_store *s, MDB_txn *txn, const char *key, size_t len, uint32_t *id);
 
+/* Facts, pairs and duplicates (facts.c), inside ctxmem_store_add's transaction. */
+int facts_check(ctxmem_store *s, MDB_txn *txn, uint32_t scope, const ctxmem_segment_in *in,
+                size_t index, uint64_t *duplicate_of);
+int facts_on_add(ctxmem_store *s, MDB_txn *txn, uint32_t scope, uint64_t id,
+                 const ctxmem_segment_in *in, int64_t time);
+
 /* Segment records (record.c). */
 #define REC_LAYOUT 1
 #define REC_HEADER 64
@@ -85,6 +95,8 @@ typedef struct rec_fields {
     const char *name;
     const char *meta_json;
     const char *pair_id;
+    const char *key;
+    uint64_t supersedes;
 } rec_fields;
 
 size_t rec_size(const rec_fields *f);

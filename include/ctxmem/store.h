@@ -89,7 +89,15 @@ CTXMEM_API const char *ctxmem_role_name(int role);
 /** Parse a role name; returns the role or CTXMEM_EINVAL. */
 CTXMEM_API int ctxmem_role_parse(const char *name);
 
-/** A segment to add. Unused pointer fields are NULL. */
+/**
+ * A segment to add. Unused pointer fields are NULL.
+ *
+ * Facts that change: a segment may replace an earlier one, named by id
+ * (`supersedes`) or by a shared `key`. The earlier segment stays stored,
+ * gets an end time (ctxmem_store_status) and is ranked below its successor.
+ * Exact duplicates of a document or note (same scope, role, key and text) are
+ * not stored twice: the add returns the existing id.
+ */
 typedef struct ctxmem_segment_in {
     int role;              /**< a ctxmem_role */
     int64_t time;          /**< Unix time in milliseconds; 0 means now */
@@ -99,6 +107,12 @@ typedef struct ctxmem_segment_in {
     const char *meta_json; /**< a JSON object of application metadata, or NULL */
     const char *pair_id;   /**< links a tool call to its result, or NULL */
     uint32_t flags;        /**< application flags, stored as given */
+    /**
+     * A fact key such as "user.city", or NULL. Adding a segment with a key
+     * supersedes the scope's current segment with that key.
+     */
+    const char *key;
+    uint64_t supersedes; /**< id of an earlier segment of the same scope this one replaces, or 0 */
 } ctxmem_segment_in;
 
 /**
@@ -118,6 +132,8 @@ typedef struct ctxmem_segment {
     const char *name;
     const char *meta_json;
     const char *pair_id;
+    const char *key;      /**< fact key, "" when none */
+    uint64_t supersedes;  /**< segment this one replaced (as added), 0 when none */
 } ctxmem_segment;
 
 /** Store statistics (ctxmem_store_stat). */
@@ -175,7 +191,9 @@ CTXMEM_API const ctxmem_tokenizer *ctxmem_store_tokenizer(const ctxmem_store *st
  * @return CTXMEM_OK;
  *         CTXMEM_EINVAL for NULL arguments, n == 0, a bad scope name, an unknown
  *         role, invalid UTF-8 (message names segment index and byte offset),
- *         meta_json that is not a JSON object;
+ *         meta_json that is not a JSON object, `supersedes` naming a segment
+ *         that does not exist or belongs to another scope (CTXMEM_ENOTFOUND for
+ *         an unknown id), a tool result whose pair_id has no tool call;
  *         CTXMEM_EFULL for a text over max_segment_bytes, or when the map
  *         reached map_size_max (nothing of the batch is stored);
  *         CTXMEM_EREADONLY on a read-only store; CTXMEM_EIO; CTXMEM_ENOMEM;
@@ -196,6 +214,19 @@ CTXMEM_API int ctxmem_store_get(ctxmem_segment **out, ctxmem_store *store, uint6
 
 /** Free a segment returned by ctxmem_store_get. NULL is fine. */
 CTXMEM_API void ctxmem_segment_free(ctxmem_segment *seg);
+
+/** The mutable status of a segment (ctxmem_store_status). */
+typedef struct ctxmem_segment_status {
+    int64_t end_time;     /**< when it was superseded, Unix ms; 0 while current */
+    uint64_t successor;   /**< the segment that superseded it; 0 while current */
+} ctxmem_segment_status;
+
+/**
+ * Read whether a segment is current or superseded.
+ * @return CTXMEM_OK; CTXMEM_EINVAL; CTXMEM_ENOTFOUND for an unknown id.
+ */
+CTXMEM_API int ctxmem_store_status(ctxmem_store *store, uint64_t id,
+                                   ctxmem_segment_status *status);
 
 /**
  * Look up a scope's id.

@@ -87,8 +87,9 @@ static void test_store_add_get_iterate_survive_reopen(void **state)
                                text_segment(CTXMEM_ROLE_ASSISTANT, "hi, how can I help?", 2000),
                                text_segment(CTXMEM_ROLE_USER, "bob's own line", 3000)};
     static const char nul_text[] = "a\0b";
-    ctxmem_segment_in with_nul = {CTXMEM_ROLE_NOTE, 4000, nul_text, 3, "memo", "{\"k\":1}",
-                                  NULL, 7};
+    ctxmem_segment_in with_nul = {.role = CTXMEM_ROLE_NOTE, .time = 4000, .text = nul_text,
+                                  .text_len = 3, .name = "memo", .meta_json = "{\"k\":1}",
+                                  .flags = 7};
     uint64_t ids[3], id_nul, id_bob;
     ctxmem_segment *seg = NULL;
     const ctxmem_segment *it_seg;
@@ -313,6 +314,106 @@ static void test_store_readonly_open_reads_and_refuses_writes(void **state)
     tu_rmtree(dir);
 }
 
+static void test_store_fact_key_supersedes_previous_value(void **state)
+{
+    char *dir = tu_tempdir();
+    ctxmem_tokenizer *tok = byte_tokenizer();
+    ctxmem_store *s = open_with(dir, tok, 0, 0);
+    ctxmem_segment_in a = text_segment(CTXMEM_ROLE_NOTE, "I live in Lisbon", 1000);
+    ctxmem_segment_in b = text_segment(CTXMEM_ROLE_NOTE, "I moved to Porto", 5000);
+    ctxmem_segment_status st;
+    ctxmem_segment *seg = NULL;
+    uint64_t ida, idb;
+
+    (void)state;
+    a.key = b.key = "user.city";
+    assert_ctxmem(ctxmem_store_add(s, &alice, &a, 1, &ida), CTXMEM_OK);
+    assert_ctxmem(ctxmem_store_status(s, ida, &st), CTXMEM_OK);
+    assert_int_equal(st.end_time, 0);
+    assert_ctxmem(ctxmem_store_add(s, &alice, &b, 1, &idb), CTXMEM_OK);
+    assert_ctxmem(ctxmem_store_status(s, ida, &st), CTXMEM_OK);
+    assert_int_equal(st.end_time, 5000);
+    assert_int_equal(st.successor, idb);
+    assert_ctxmem(ctxmem_store_status(s, idb, &st), CTXMEM_OK);
+    assert_int_equal(st.successor, 0);
+    assert_ctxmem(ctxmem_store_get(&seg, s, idb), CTXMEM_OK);
+    assert_string_equal(seg->key, "user.city");
+    ctxmem_segment_free(seg);
+
+    /* Explicit supersedes by id, and refusal across scopes. */
+    ctxmem_segment_in c = text_segment(CTXMEM_ROLE_NOTE, "correction", 6000);
+    c.supersedes = idb;
+    assert_ctxmem(ctxmem_store_add(s, &bob, &c, 1, NULL), CTXMEM_EINVAL);
+    assert_non_null(strstr(ctxmem_error_last()->message, "another scope"));
+    c.supersedes = 987654;
+    assert_ctxmem(ctxmem_store_add(s, &alice, &c, 1, NULL), CTXMEM_ENOTFOUND);
+    c.supersedes = idb;
+    assert_ctxmem(ctxmem_store_add(s, &alice, &c, 1, NULL), CTXMEM_OK);
+    assert_ctxmem(ctxmem_store_status(s, idb, &st), CTXMEM_OK);
+    assert_int_equal(st.end_time, 6000);
+    ctxmem_store_close(s);
+    ctxmem_tokenizer_free(tok);
+    tu_rmtree(dir);
+}
+
+static void test_store_duplicate_note_is_stored_once(void **state)
+{
+    char *dir = tu_tempdir();
+    ctxmem_tokenizer *tok = byte_tokenizer();
+    ctxmem_store *s = open_with(dir, tok, 0, 0);
+    ctxmem_segment_in note = text_segment(CTXMEM_ROLE_NOTE, "invoice date must match the L/C", 1);
+    ctxmem_segment_in turn = text_segment(CTXMEM_ROLE_USER, "yes", 1);
+    ctxmem_store_info info;
+    uint64_t id1, id2, t1, t2;
+
+    (void)state;
+    assert_ctxmem(ctxmem_store_add(s, &alice, &note, 1, &id1), CTXMEM_OK);
+    assert_ctxmem(ctxmem_store_add(s, &alice, &note, 1, &id2), CTXMEM_OK);
+    assert_int_equal(id1, id2);
+    /* Conversation turns are never merged: saying "yes" twice is two turns. */
+    assert_ctxmem(ctxmem_store_add(s, &alice, &turn, 1, &t1), CTXMEM_OK);
+    assert_ctxmem(ctxmem_store_add(s, &alice, &turn, 1, &t2), CTXMEM_OK);
+    assert_int_not_equal(t1, t2);
+    /* The same note in another scope is that scope's own. */
+    assert_ctxmem(ctxmem_store_add(s, &bob, &note, 1, &id2), CTXMEM_OK);
+    assert_int_not_equal(id1, id2);
+    assert_ctxmem(ctxmem_store_stat(s, &info), CTXMEM_OK);
+    assert_int_equal(info.segments, 4);
+    ctxmem_store_close(s);
+    ctxmem_tokenizer_free(tok);
+    tu_rmtree(dir);
+}
+
+static void test_store_tool_results_need_their_call(void **state)
+{
+    char *dir = tu_tempdir();
+    ctxmem_tokenizer *tok = byte_tokenizer();
+    ctxmem_store *s = open_with(dir, tok, 0, 0);
+    ctxmem_segment_in pair[2] = {text_segment(CTXMEM_ROLE_TOOL_CALL, "{\"q\":1}", 1),
+                                 text_segment(CTXMEM_ROLE_TOOL_RESULT, "42", 2)};
+    ctxmem_store_info info;
+
+    (void)state;
+    pair[0].pair_id = pair[1].pair_id = "call_1";
+    assert_ctxmem(ctxmem_store_add(s, &alice, &pair[1], 1, NULL), CTXMEM_EINVAL);
+    assert_non_null(strstr(ctxmem_error_last()->message, "unpaired tool result"));
+    assert_ctxmem(ctxmem_store_add(s, &alice, pair, 2, NULL), CTXMEM_OK);
+    assert_ctxmem(ctxmem_store_add(s, &alice, &pair[1], 1, NULL), CTXMEM_EINVAL);
+    assert_ctxmem(ctxmem_store_add(s, &alice, &pair[0], 1, NULL), CTXMEM_EINVAL);
+    pair[0].pair_id = NULL;
+    assert_ctxmem(ctxmem_store_add(s, &alice, &pair[0], 1, NULL), CTXMEM_EINVAL);
+    /* Bob cannot answer Alice's call. */
+    pair[0].pair_id = "call_2";
+    assert_ctxmem(ctxmem_store_add(s, &alice, &pair[0], 1, NULL), CTXMEM_OK);
+    pair[1].pair_id = "call_2";
+    assert_ctxmem(ctxmem_store_add(s, &bob, &pair[1], 1, NULL), CTXMEM_EINVAL);
+    assert_ctxmem(ctxmem_store_stat(s, &info), CTXMEM_OK);
+    assert_int_equal(info.segments, 3);
+    ctxmem_store_close(s);
+    ctxmem_tokenizer_free(tok);
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +425,9 @@ int main(void)
         cmocka_unit_test(test_store_refuses_newer_format_version),
         cmocka_unit_test(test_store_refuses_other_tokenizer),
         cmocka_unit_test(test_store_readonly_open_reads_and_refuses_writes),
+        cmocka_unit_test(test_store_fact_key_supersedes_previous_value),
+        cmocka_unit_test(test_store_duplicate_note_is_stored_once),
+        cmocka_unit_test(test_store_tool_results_need_their_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
