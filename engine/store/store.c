@@ -18,7 +18,8 @@
 #define MAX_DBS 32
 
 static const char *const db_names[DB_COUNT] = {
-    "meta", "segments", "scopes", "scope_info", "sequence", "status", "facts", "pairs", "digests"};
+    "meta",  "segments", "scopes", "scope_info", "sequence", "status",
+    "facts", "pairs",    "digests", "pins",     "tiers",    "summaries"};
 
 static int check_options(const ctxmem_options *o)
 {

@@ -6,6 +6,7 @@
 #define CTXMEM_STORE_INTERNAL_H
 
 #include "ctxmem/store.h"
+#include "ctxmem/window.h"
 
 #include <lmdb.h>
 #include <pthread.h>
@@ -21,6 +22,9 @@ enum store_db {
     DB_FACTS,      /* u32 BE scope id + fact key -> u64 BE current segment id */
     DB_PAIRS,      /* u32 BE scope id + pair id -> u64 BE tool call id, u64 BE result id */
     DB_DIGESTS,    /* u32 BE scope id + u64 BE digest -> u64 BE segment id (documents, notes) */
+    DB_PINS,       /* u32 BE scope id + pin name -> pin record (engine/tiers/pins.c) */
+    DB_TIERS,      /* u32 BE scope id -> tier state (engine/tiers/tiers.c) */
+    DB_SUMMARIES,  /* u32 BE scope id + u64 BE first seq -> summary record */
     DB_COUNT
 };
 
@@ -36,6 +40,9 @@ struct ctxmem_store {
     const ctxmem_tokenizer *tok;
     /* Held shared by every transaction, exclusively while the map is resized. */
     pthread_rwlock_t resize_lock;
+    ctxmem_summarizer summarizer; /* version 0: the built-in extractive one */
+    ctxmem_trace_cb trace;
+    void *trace_user;
 };
 
 /* Per-scope record kept in DB_SCOPE_INFO. */
