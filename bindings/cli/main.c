@@ -16,7 +16,14 @@ struct command {
 
 static const struct command commands[] = {
     {"init", cmd_init, "create an empty store in a directory"},
+    {"add", cmd_add, "add a message, or a file of messages, to a scope"},
+    {"import", cmd_import, "load conversations (OpenAI chat format or LoCoMo)"},
+    {"assemble", cmd_assemble, "build the context window of a scope for a budget"},
+    {"search", cmd_search, "rank a scope's segments for a query"},
+    {"inspect", cmd_inspect, "show a store's scopes, tokenizer and sizes"},
+    {"stats", cmd_stats, "show a store's counts and sizes"},
     {"tokenize", cmd_tokenize, "count or list the tokens of a text"},
+    {"replay", cmd_replay, "replay conversations at a budget and report (the main job)"},
 };
 
 static void usage(FILE *f)

@@ -256,3 +256,25 @@ int ctxmem_store_status(ctxmem_store *store, uint64_t id, ctxmem_segment_status 
         return err_set(CTXMEM_ENOTFOUND, "store: no segment %llu", (unsigned long long)id);
     return rc ? store_lmdb_error(rc, "read status") : CTXMEM_OK;
 }
+
+int facts_pair_lookup(ctxmem_store *s, uint32_t scope, const char *pair_id, uint64_t *call,
+                      uint64_t *result)
+{
+    unsigned char kb[SCOPED_KEY_MAX];
+    size_t n = strlen(pair_id);
+    uint64_t ids[2] = {0, 0};
+    MDB_txn *txn = NULL;
+    MDB_val k;
+    int found = 0, rc;
+
+    if (n > SCOPED_KEY_MAX - 4)
+        return err_set(CTXMEM_EINVAL, "store: pair id of %zu bytes", n);
+    rc = store_read_begin(s, &txn);
+    if (rc != CTXMEM_OK)
+        return rc;
+    k = scoped_key(kb, scope, pair_id, n);
+    rc = get_ids(txn, s->dbi[DB_PAIRS], &k, ids, 2, &found);
+    store_read_end(s, txn);
+    *call = ids[0], *result = ids[1];
+    return rc;
+}

@@ -2,6 +2,7 @@
  * Adding, reading and iterating segments; scopes.
  */
 #include "store_internal.h"
+#include "index/index_internal.h"
 #include "internal.h"
 
 #include <jansson.h>
@@ -10,7 +11,7 @@
 #include <time.h>
 
 #define SCOPE_NAME_MAX 128
-#define SCOPE_KEY_MAX (3 * (SCOPE_NAME_MAX + 1))
+#define SCOPE_KEY_MAX STORE_SCOPE_KEY_MAX
 #define SCOPE_REC_HEAD 24
 
 static const char *const role_names[] = {NULL,        "system",    "user",     "assistant",
@@ -189,6 +190,17 @@ static int scope_ensure(ctxmem_store *s, MDB_txn *txn, const char *key, size_t l
     return counter_put(s, txn, "next_scope", next + 1);
 }
 
+int store_scope_create(ctxmem_store *s, MDB_txn *txn, const char *key, size_t len, uint32_t *id)
+{
+    store_scope_rec rec;
+    int rc = store_scope_lookup(s, txn, key, len, id);
+
+    if (rc != CTXMEM_ENOTFOUND)
+        return rc;
+    rc = scope_ensure(s, txn, key, len, id, &rec);
+    return rc == CTXMEM_OK ? scope_rec_write(s, txn, *id, &rec, key, len) : rc;
+}
+
 struct add_ctx {
     const char *scope_key;
     size_t scope_len;
@@ -197,6 +209,7 @@ struct add_ctx {
     const int64_t *times;
     size_t n;
     uint64_t *ids;
+    const index_batch *index;
 };
 
 static int put_segment(ctxmem_store *s, MDB_txn *txn, uint64_t id, const rec_fields *f)
@@ -237,6 +250,8 @@ static int add_one(ctxmem_store *s, MDB_txn *txn, struct add_ctx *c, size_t i, u
                     in->supersedes};
     c->ids[i] = (*next_id)++;
     rc = put_segment(s, txn, c->ids[i], &f);
+    if (rc == CTXMEM_OK)
+        rc = index_batch_put(s, txn, c->index, i, scope, f.seq);
     if (rc == CTXMEM_OK)
         rc = facts_on_add(s, txn, scope, c->ids[i], in, c->times[i]);
     rec->segments++;
@@ -345,7 +360,8 @@ int ctxmem_store_add(ctxmem_store *store, const ctxmem_scope *scope,
                      const ctxmem_segment_in *segs, size_t n, uint64_t *ids)
 {
     char key[SCOPE_KEY_MAX];
-    struct add_ctx c = {key, 0, segs, NULL, NULL, n, ids};
+    struct add_ctx c = {key, 0, segs, NULL, NULL, n, ids, NULL};
+    index_batch batch = {0};
     uint32_t *tokens = NULL;
     int64_t *times = NULL, now = now_ms();
     int rc;
@@ -366,10 +382,14 @@ int ctxmem_store_add(ctxmem_store *store, const ctxmem_scope *scope,
         rc = prepare_segment(store, i, &segs[i], &tokens[i]);
         times[i] = segs[i].time ? segs[i].time : now;
     }
-    c.tokens = tokens, c.times = times;
+    c.tokens = tokens, c.times = times, c.index = &batch;
+    /* Embedding and analysis happen before the write lock is taken. */
+    if (rc == CTXMEM_OK)
+        rc = index_batch_prepare(store, segs, n, &batch);
     if (rc == CTXMEM_OK)
         rc = store_write(store, add_in_txn, &c);
 done:
+    index_batch_free(&batch);
     if (c.ids != ids)
         free(c.ids);
     free(times);
@@ -556,4 +576,50 @@ void ctxmem_iter_free(ctxmem_iter *it)
         mdb_cursor_close(it->cursor);
     store_read_end(it->store, it->txn);
     free(it);
+}
+
+/* Decode a scope record: counters, then "user NUL agent NUL session NUL". */
+static int decode_scope(const MDB_val *k, const MDB_val *v, ctxmem_scope_info *info)
+{
+    const char *key = (const char *)v->mv_data + SCOPE_REC_HEAD;
+    size_t len = v->mv_size - SCOPE_REC_HEAD, a, b;
+
+    if (k->mv_size != 4 || v->mv_size < SCOPE_REC_HEAD + 3 || key[len - 1] != '\0')
+        return err_set(CTXMEM_ECORRUPT, "store: damaged scope record");
+    a = strlen(key) + 1;
+    b = a < len ? a + strlen(key + a) + 1 : len;
+    if (b >= len)
+        return err_set(CTXMEM_ECORRUPT, "store: damaged scope key");
+    info->id = store_get_be32(k->mv_data);
+    info->segments = store_get_be64((const unsigned char *)v->mv_data + 8);
+    info->tokens = store_get_be64((const unsigned char *)v->mv_data + 16);
+    info->scope.user = key, info->scope.agent = key + a, info->scope.session = key + b;
+    return CTXMEM_OK;
+}
+
+int ctxmem_store_scopes(ctxmem_store *store, ctxmem_scope_cb cb, void *user)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    ctxmem_scope_info info;
+    int rc, mrc;
+
+    if (!store || !cb)
+        return err_set(CTXMEM_EINVAL, "store: NULL argument to scopes");
+    rc = store_read_begin(store, &txn);
+    if (rc != CTXMEM_OK)
+        return rc;
+    mrc = mdb_cursor_open(txn, store->dbi[DB_SCOPE_INFO], &cur);
+    rc = mrc ? store_lmdb_error(mrc, "open scope cursor") : CTXMEM_OK;
+    for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        rc = decode_scope(&k, &v, &info);
+        if (rc != CTXMEM_OK || cb(user, &info) != 0)
+            break;
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    store_read_end(store, txn);
+    return rc;
 }

@@ -3,6 +3,7 @@
  * format version and the tokenizer recorded in the metadata.
  */
 #include "store_internal.h"
+#include "index/index_internal.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -19,14 +20,18 @@
 
 static const char *const db_names[DB_COUNT] = {
     "meta",  "segments", "scopes", "scope_info", "sequence", "status",
-    "facts", "pairs",    "digests", "pins",     "tiers",    "summaries"};
+    "facts", "pairs",    "digests", "pins",     "tiers",    "summaries",
+    "vectors", "postings", "index_state"};
+static const unsigned db_flags[DB_COUNT] = {[DB_POSTINGS] = MDB_DUPSORT | MDB_DUPFIXED};
 
 static int check_options(const ctxmem_options *o)
 {
     if (o->version != CTXMEM_OPTIONS_VERSION)
         return err_set(CTXMEM_EINVAL, "store: options version %u, this library knows %u",
                        o->version, CTXMEM_OPTIONS_VERSION);
-    if (o->flags & ~(unsigned)(CTXMEM_OPEN_READONLY | CTXMEM_OPEN_NOCREATE))
+    if (o->flags &
+        ~(unsigned)(CTXMEM_OPEN_READONLY | CTXMEM_OPEN_NOCREATE | CTXMEM_OPEN_REEMBED |
+                    CTXMEM_OPEN_NOSYNC))
         return err_set(CTXMEM_EINVAL, "store: unknown open flags 0x%x", o->flags);
     if (o->map_size && o->map_size_max && o->map_size > o->map_size_max)
         return err_set(CTXMEM_EINVAL, "store: map_size %zu exceeds map_size_max %zu",
@@ -34,6 +39,8 @@ static int check_options(const ctxmem_options *o)
     if (o->max_segment_bytes > UINT32_MAX)
         return err_set(CTXMEM_EINVAL, "store: max_segment_bytes %zu exceeds 4 GiB",
                        o->max_segment_bytes);
+    if (o->vector_index > CTXMEM_VINDEX_IVF)
+        return err_set(CTXMEM_EINVAL, "store: unknown vector_index %u", o->vector_index);
     return CTXMEM_OK;
 }
 
@@ -56,7 +63,8 @@ static int prepare_dir(const char *dir, unsigned flags)
 
 static int open_env(ctxmem_store *s)
 {
-    unsigned env_flags = MDB_NOTLS | ((s->flags & CTXMEM_OPEN_READONLY) ? MDB_RDONLY : 0);
+    unsigned env_flags = MDB_NOTLS | ((s->flags & CTXMEM_OPEN_READONLY) ? MDB_RDONLY : 0) |
+                         ((s->flags & CTXMEM_OPEN_NOSYNC) ? MDB_NOSYNC : 0);
     int rc, dead = 0;
     MDB_envinfo info;
 
@@ -152,7 +160,7 @@ static int open_dbs(ctxmem_store *s, MDB_txn *txn, const char *tokenizer, int *c
         return err_set(CTXMEM_ENOTFOUND, "store: no store at '%s'", s->dir);
     rc = *created ? init_meta(s, txn, tokenizer) : check_format(s, txn);
     for (int i = DB_META + 1; rc == CTXMEM_OK && i < DB_COUNT; i++) {
-        int mrc = mdb_dbi_open(txn, db_names[i], create, &s->dbi[i]);
+        int mrc = mdb_dbi_open(txn, db_names[i], create | db_flags[i], &s->dbi[i]);
         if (mrc != 0)
             rc = mrc == MDB_NOTFOUND ? err_set(CTXMEM_ECORRUPT, "store: '%s' lacks database '%s'",
                                                s->dir, db_names[i])
@@ -193,7 +201,7 @@ static int load_tokenizer(ctxmem_store *s, const ctxmem_options *o, const char *
  * all before the first commit: a new store whose tokenizer cannot be loaded
  * is not created.
  */
-static int open_meta(ctxmem_store *s, const ctxmem_options *o)
+static int open_meta(ctxmem_store *s, const ctxmem_options *o, int *reembed)
 {
     const char *want = o->tokenizer_handle ? ctxmem_tokenizer_name(o->tokenizer_handle)
                        : o->tokenizer      ? o->tokenizer
@@ -214,6 +222,8 @@ static int open_meta(ctxmem_store *s, const ctxmem_options *o)
                      s->dir, tok_name, want);
     if (rc == CTXMEM_OK)
         rc = load_tokenizer(s, o, tok_name);
+    if (rc == CTXMEM_OK)
+        rc = index_open(s, txn, o, created, reembed);
     if (rc != CTXMEM_OK) {
         mdb_txn_abort(txn);
         return rc;
@@ -227,7 +237,7 @@ int ctxmem_store_open(ctxmem_store **out, const char *dir, const ctxmem_options 
     ctxmem_options defaults = CTXMEM_OPTIONS_INIT;
     const ctxmem_options *o = opts ? opts : &defaults;
     ctxmem_store *s = NULL;
-    int rc;
+    int rc, reembed = 0;
 
     if (!out)
         return err_set(CTXMEM_EINVAL, "store: NULL out");
@@ -255,7 +265,9 @@ int ctxmem_store_open(ctxmem_store **out, const char *dir, const ctxmem_options 
 
     rc = open_env(s);
     if (rc == CTXMEM_OK)
-        rc = open_meta(s, o);
+        rc = open_meta(s, o, &reembed);
+    if (rc == CTXMEM_OK && reembed)
+        rc = index_reembed(s);
     if (rc != CTXMEM_OK) {
         ctxmem_store_close(s);
         return rc;
@@ -268,6 +280,7 @@ void ctxmem_store_close(ctxmem_store *store)
 {
     if (!store)
         return;
+    index_close(store);
     if (store->env)
         mdb_env_close(store->env);
     ctxmem_tokenizer_free(store->tok_owned);

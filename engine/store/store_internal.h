@@ -25,6 +25,9 @@ enum store_db {
     DB_PINS,       /* u32 BE scope id + pin name -> pin record (engine/tiers/pins.c) */
     DB_TIERS,      /* u32 BE scope id -> tier state (engine/tiers/tiers.c) */
     DB_SUMMARIES,  /* u32 BE scope id + u64 BE first seq -> summary record */
+    DB_VECTORS,    /* u32 BE scope id + u64 BE seq -> float[dim] (engine/index/vindex.c) */
+    DB_POSTINGS,   /* u32 BE scope id + u64 BE term hash -> dup postings (engine/index) */
+    DB_INDEX_STATE, /* u32 BE scope id -> per-scope index counters (engine/index) */
     DB_COUNT
 };
 
@@ -38,6 +41,7 @@ struct ctxmem_store {
     size_t max_segment_bytes;
     ctxmem_tokenizer *tok_owned;
     const ctxmem_tokenizer *tok;
+    struct index_state *index; /* the cold-tier index (engine/index) */
     /* Held shared by every transaction, exclusively while the map is resized. */
     pthread_rwlock_t resize_lock;
     ctxmem_summarizer summarizer; /* version 0: the built-in extractive one */
@@ -77,6 +81,12 @@ uint32_t store_get_be32(const unsigned char *p);
 /* Validate a scope and build its key; returns CTXMEM_OK or CTXMEM_EINVAL. */
 int store_scope_key(const ctxmem_scope *scope, char *key, size_t cap, size_t *len);
 
+/* Find or create a scope inside a write transaction. */
+int store_scope_create(ctxmem_store *s, MDB_txn *txn, const char *key, size_t len, uint32_t *id);
+
+/* Longest scope key store_scope_key produces. */
+#define STORE_SCOPE_KEY_MAX (3 * 129)
+
 /* Look a scope id up inside a transaction; CTXMEM_ENOTFOUND when absent. */
 int store_scope_lookup(ctxmem_store *s, MDB_txn *txn, const char *key, size_t len, uint32_t *id);
 
@@ -85,6 +95,10 @@ int facts_check(ctxmem_store *s, MDB_txn *txn, uint32_t scope, const ctxmem_segm
                 size_t index, uint64_t *duplicate_of);
 int facts_on_add(ctxmem_store *s, MDB_txn *txn, uint32_t scope, uint64_t id,
                  const ctxmem_segment_in *in, int64_t time);
+
+/* The tool call and result ids of a pair; 0 for a half that does not exist. */
+int facts_pair_lookup(ctxmem_store *s, uint32_t scope, const char *pair_id, uint64_t *call,
+                      uint64_t *result);
 
 /* Segment records (record.c). */
 #define REC_LAYOUT 1

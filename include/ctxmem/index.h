@@ -49,26 +49,47 @@ enum {
 };
 
 /**
- * Search options. Initialise with CTXMEM_SEARCH_OPTS_INIT; zero fields take
- * the documented defaults (tuned on LoCoMo, see bench/RESULTS.md).
+ * Search options. Initialise with CTXMEM_SEARCH_OPTS_INIT. A zero field takes
+ * its default; for the weights, neighbours and neighbour_weight a negative
+ * value switches the feature off. The defaults were tuned on LoCoMo (evidence
+ * recall of the top hits packed into 2,048 tokens; bench/index/locomo_recall,
+ * results in bench/RESULTS.md).
+ *
+ * Ranking: each signal ranks up to `depth` candidates (vector: inner product
+ * with the query embedding; lexical: BM25 over stems). A candidate's score is
+ *   weight_vector / (rrf_k + vector_rank) + weight_lexical / (rrf_k + lexical_rank)
+ *   + weight_recency * recency
+ * where a missing rank contributes 0 and recency is the segment's position in
+ * its scope, (seq - 1) / (last seq - 1), in [0, 1]. Role and time filters are
+ * applied to these candidates, so a very selective filter may need a larger
+ * depth. The best k are then expanded: each pulls in up to `neighbours`
+ * adjacent turns on each side (same scope, by sequence number) with the
+ * score hit.score * neighbour_weight^distance, unless they rank higher on
+ * their own.
  */
 typedef struct ctxmem_search_opts {
     unsigned version;             /**< CTXMEM_SEARCH_OPTS_VERSION */
-    size_t k;                     /**< hits wanted; default 20 */
+    size_t k;                     /**< hits wanted before neighbours; default 20 */
     unsigned signals;             /**< CTXMEM_SIGNAL_*; default ALL */
     uint32_t roles;               /**< bit (1 << role) per role kept; 0 = all */
     int64_t time_from;            /**< keep segments with time >= this; 0 = no bound */
     int64_t time_to;              /**< keep segments with time < this; 0 = no bound */
     const float *query_embedding; /**< use this vector instead of embedding the query */
-    float weight_vector;          /**< RRF weight of the vector ranking */
-    float weight_lexical;         /**< RRF weight of the lexical ranking */
-    float weight_recency;         /**< weight of the recency prior */
-    unsigned rrf_k;               /**< RRF constant */
-    unsigned neighbours;          /**< adjacent turns pulled in per hit; default 0 */
+    size_t query_embedding_dim;   /**< floats at query_embedding (the embedder's dim) */
+    float weight_vector;          /**< RRF weight of the vector ranking; default 0.3 */
+    float weight_lexical;         /**< RRF weight of the lexical ranking; default 1.0 */
+    float weight_recency;         /**< weight of the recency prior; default 0.001 */
+    unsigned rrf_k;               /**< RRF constant; default 20 */
+    int neighbours;               /**< adjacent turns per side and hit; default 1 */
+    float neighbour_weight;       /**< a neighbour's share of its hit's score; default 0.6 */
+    size_t depth;                 /**< candidates per signal; default max(100, 4 * k) */
+    float bm25_k1;                /**< BM25 term-frequency saturation; default 1.2 */
+    float bm25_b;                 /**< BM25 length normalisation; default 0.75 */
 } ctxmem_search_opts;
 
 #define CTXMEM_SEARCH_OPTS_VERSION 1
-#define CTXMEM_SEARCH_OPTS_INIT {CTXMEM_SEARCH_OPTS_VERSION, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 0}
+#define CTXMEM_SEARCH_OPTS_INIT                                                                  \
+    {CTXMEM_SEARCH_OPTS_VERSION, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 /** One search result, with the contribution of each signal. */
 typedef struct ctxmem_hit {

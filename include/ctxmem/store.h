@@ -23,6 +23,7 @@ extern "C" {
 
 typedef struct ctxmem_store ctxmem_store;
 typedef struct ctxmem_iter ctxmem_iter;
+typedef struct ctxmem_embedder ctxmem_embedder; /* see ctxmem/index.h */
 
 /** The on-disk format version this library writes and reads. */
 #define CTXMEM_STORE_FORMAT 1
@@ -30,7 +31,26 @@ typedef struct ctxmem_iter ctxmem_iter;
 /** Flags for ctxmem_options.flags. */
 enum {
     CTXMEM_OPEN_READONLY = 1 << 0, /**< open for reading; writes fail with EREADONLY */
-    CTXMEM_OPEN_NOCREATE = 1 << 1  /**< fail with ENOTFOUND if the store does not exist */
+    CTXMEM_OPEN_NOCREATE = 1 << 1, /**< fail with ENOTFOUND if the store does not exist */
+    /**
+     * When ctxmem_options.embedder differs from the store's, record the new
+     * one and re-embed every segment from its stored text (in one write
+     * transaction, during open) instead of failing with CTXMEM_EMISMATCH.
+     */
+    CTXMEM_OPEN_REEMBED = 1 << 2,
+    /**
+     * Do not flush to disk at each commit (LMDB's MDB_NOSYNC): much faster
+     * bulk loads and tests. A system crash may lose the last commits, never
+     * the store's consistency; a process crash loses nothing.
+     */
+    CTXMEM_OPEN_NOSYNC = 1 << 3
+};
+
+/** Kinds of vector index, for ctxmem_options.vector_index. */
+enum {
+    CTXMEM_VINDEX_AUTO = 0, /**< flat up to vector_flat_max vectors per scope, then IVF */
+    CTXMEM_VINDEX_FLAT = 1, /**< always exact (cost grows with the scope) */
+    CTXMEM_VINDEX_IVF = 2   /**< IVF once a scope has 2,496 vectors to train on */
 };
 
 /**
@@ -55,10 +75,29 @@ typedef struct ctxmem_options {
      * outlive the store). Its name is recorded like a built-in one.
      */
     const ctxmem_tokenizer *tokenizer_handle;
+    /**
+     * The embedder of the vector index (borrowed: it must outlive the store).
+     * NULL means the built-in "ctxmem-hash-v1" (128 dimensions) for a new
+     * store, and whatever the store recorded for an existing one: a store
+     * created with an application embedder then opens without it, adds
+     * need caller-supplied embeddings and text searches are lexical only.
+     * A new store records the name and dimension; naming another embedder
+     * later is refused with CTXMEM_EMISMATCH unless CTXMEM_OPEN_REEMBED.
+     */
+    const ctxmem_embedder *embedder;
+    /**
+     * Snowball language of the lexical index ("english", "french", ... as
+     * libstemmer names them); NULL: "english" for a new store, the recorded
+     * one otherwise. English also drops English stop words. Naming another
+     * language than the store's is refused with CTXMEM_EMISMATCH.
+     */
+    const char *language;
+    unsigned vector_index;  /**< CTXMEM_VINDEX_*; default AUTO */
+    size_t vector_flat_max; /**< AUTO's flat-to-IVF threshold, vectors; default 8192 */
 } ctxmem_options;
 
 #define CTXMEM_OPTIONS_VERSION 1
-#define CTXMEM_OPTIONS_INIT {CTXMEM_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL}
+#define CTXMEM_OPTIONS_INIT {CTXMEM_OPTIONS_VERSION, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0}
 
 /**
  * A scope: whose memory a segment belongs to. `user` is required; `agent` and
@@ -113,6 +152,13 @@ typedef struct ctxmem_segment_in {
      */
     const char *key;
     uint64_t supersedes; /**< id of an earlier segment of the same scope this one replaces, or 0 */
+    /**
+     * The segment's embedding, or NULL to compute it with the store's
+     * embedder. embedding_dim must equal the embedder's dimension and every
+     * value be finite (else CTXMEM_EINVAL). Stored L2-normalised.
+     */
+    const float *embedding;
+    size_t embedding_dim; /**< floats at embedding */
 } ctxmem_segment_in;
 
 /**
@@ -162,7 +208,8 @@ typedef struct ctxmem_store_info {
  *         CTXMEM_ENOTFOUND with CTXMEM_OPEN_NOCREATE when no store exists, or
  *         when the tokenizer's rank file is missing (see ctxmem_tokenizer_load);
  *         CTXMEM_EVERSION when the store was written by a newer format;
- *         CTXMEM_EMISMATCH when opts names a different tokenizer than the store's;
+ *         CTXMEM_EMISMATCH when opts names a different tokenizer, language or
+ *         (without CTXMEM_OPEN_REEMBED) embedder than the store's;
  *         CTXMEM_ECORRUPT when the directory holds something that is not a
  *         valid store; CTXMEM_EREADONLY when the directory cannot be written
  *         and READONLY was not asked for; CTXMEM_EIO, CTXMEM_ENOMEM.
@@ -196,8 +243,15 @@ CTXMEM_API const ctxmem_tokenizer *ctxmem_store_tokenizer(const ctxmem_store *st
  *         an unknown id), a tool result whose pair_id has no tool call;
  *         CTXMEM_EFULL for a text over max_segment_bytes, or when the map
  *         reached map_size_max (nothing of the batch is stored);
+ *         an embedding of the wrong dimension or with a NaN or infinity;
+ *         CTXMEM_EMISMATCH for a segment without an embedding when the
+ *         store's embedder was not given at open;
  *         CTXMEM_EREADONLY on a read-only store; CTXMEM_EIO; CTXMEM_ENOMEM;
- *         CTXMEM_ECALLBACK when a custom tokenizer failed.
+ *         CTXMEM_ECALLBACK when a custom tokenizer or the embedder failed.
+ *
+ * Segments are embedded and analysed before the write transaction; their
+ * vectors and lexical postings are written in the same transaction as the
+ * segments, so a committed segment is always searchable (ctxmem/index.h).
  */
 CTXMEM_API int ctxmem_store_add(ctxmem_store *store, const ctxmem_scope *scope,
                                 const ctxmem_segment_in *segs, size_t n, uint64_t *ids);
@@ -236,6 +290,26 @@ CTXMEM_API int ctxmem_store_status(ctxmem_store *store, uint64_t id,
  */
 CTXMEM_API int ctxmem_store_scope_id(ctxmem_store *store, const ctxmem_scope *scope,
                                      uint32_t *scope_id);
+
+/** One scope of a store, as listed by ctxmem_store_scopes. */
+typedef struct ctxmem_scope_info {
+    uint32_t id;         /**< scope id */
+    ctxmem_scope scope;  /**< names; "" for an absent agent or session */
+    uint64_t segments;   /**< segments in the scope */
+    uint64_t tokens;     /**< sum of their tokens */
+} ctxmem_scope_info;
+
+/** Called once per scope; return nonzero to stop early. */
+typedef int (*ctxmem_scope_cb)(void *user, const ctxmem_scope_info *info);
+
+/**
+ * List the store's scopes in id order, in one snapshot.
+ *
+ * The info and its strings are borrowed for the duration of the callback.
+ * @return CTXMEM_OK (also when the callback stopped early); CTXMEM_EINVAL
+ *         for a NULL store or callback; CTXMEM_ECORRUPT; CTXMEM_EIO.
+ */
+CTXMEM_API int ctxmem_store_scopes(ctxmem_store *store, ctxmem_scope_cb cb, void *user);
 
 /**
  * Iterate over one scope's segments in sequence order, starting at sequence

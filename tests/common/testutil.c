@@ -81,3 +81,30 @@ int tu_exists(const char *path)
 
     return stat(path, &st) == 0;
 }
+
+ctxmem_store *tu_store_new(char **dir)
+{
+    ctxmem_options o = CTXMEM_OPTIONS_INIT;
+    ctxmem_store *s = NULL;
+
+    *dir = tu_tempdir();
+    o.tokenizer = "o200k_base";
+    o.flags = CTXMEM_OPEN_NOSYNC;
+    if (ctxmem_store_open(&s, *dir, &o) != CTXMEM_OK)
+        fail_msg("tu_store_new: %s", ctxmem_error_last()->message);
+    return s;
+}
+
+void tu_store_free(ctxmem_store *s, char *dir)
+{
+    ctxmem_store_close(s);
+    tu_rmtree(dir);
+}
+
+double tu_scale(void)
+{
+    const char *v = getenv("CTXMEM_TEST_SCALE");
+    double d = v ? atof(v) : 1.0;
+
+    return d > 0 ? d : 1.0;
+}

@@ -25,6 +25,16 @@ char *tu_read_file(const char *path, size_t *len);
 /* Nonzero when `path` exists. */
 int tu_exists(const char *path);
 
+/* Open a fresh store in a new temporary directory with o200k_base (tables
+ * from CTXMEM_TOKENIZER_DIR) and no fsync; *dir receives the directory. */
+ctxmem_store *tu_store_new(char **dir);
+
+/* Close a store from tu_store_new and remove its directory. */
+void tu_store_free(ctxmem_store *s, char *dir);
+
+/* Scale factor for long property tests: $CTXMEM_TEST_SCALE, default 1. */
+double tu_scale(void);
+
 /* Assert a ctxmem call returned `want` and, on failure, left a message. */
 #define assert_ctxmem(call, want)                                                                  \
     do {                                                                                           \

@@ -1,0 +1,139 @@
+/*
+ * ctxmem import - load conversations into a store, one transaction per
+ * conversation: a malformed file adds nothing of the conversation at fault.
+ */
+#include "cli.h"
+#include "import/import.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void import_usage(FILE *f)
+{
+    fprintf(f, "usage: ctxmem import --format openai|locomo [OPTIONS] DIR FILE\n\n"
+               "Add every conversation of FILE to the store in DIR, one transaction each.\n"
+               "openai: a JSON array of messages, an object with \"messages\", an array of\n"
+               "such objects, or JSONL of either; each conversation goes to --session, or\n"
+               "to session conversation-N. locomo: locomo10.json; each conversation goes to\n"
+               "scope (sample_id, \"locomo\", \"\"), one segment per dialogue turn.\n\n"
+               "  --format F   openai or locomo\n" CLI_COMMON_HELP);
+}
+
+static int add_openai(ctxmem_store *s, const cli_common *c, const openai_conv *conv, size_t i)
+{
+    ctxmem_segment_in *in = calloc(conv->n, sizeof(*in));
+    char session[40];
+    ctxmem_scope scope = c->scope;
+    int rc;
+
+    if (!in)
+        return CTXMEM_ENOMEM;
+    snprintf(session, sizeof(session), "conversation-%zu", i + 1);
+    if (!scope.session)
+        scope.session = session;
+    for (size_t m = 0; m < conv->n; m++) {
+        in[m].role = conv->msgs[m].role, in[m].name = conv->msgs[m].name;
+        in[m].text = conv->msgs[m].text, in[m].text_len = conv->msgs[m].text_len;
+        in[m].pair_id = conv->msgs[m].pair_id;
+    }
+    rc = ctxmem_store_add(s, &scope, in, conv->n, NULL);
+    if (rc != CTXMEM_OK)
+        fprintf(stderr, "ctxmem: import: conversation %zu is not imported\n", i + 1);
+    free(in);
+    return rc;
+}
+
+static int import_openai(ctxmem_store *s, const cli_common *c, const char *path, size_t *n)
+{
+    openai_set *set = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = import_read_file(path, &text, &len);
+
+    if (rc == CTXMEM_OK)
+        rc = import_openai_parse(&set, text, len, path);
+    for (size_t i = 0; rc == CTXMEM_OK && i < set->n_conv; i++) {
+        rc = add_openai(s, c, &set->conv[i], i);
+        *n += rc == CTXMEM_OK;
+    }
+    import_openai_free(set);
+    free(text);
+    return rc;
+}
+
+static int add_locomo(ctxmem_store *s, const locomo_conv *conv)
+{
+    ctxmem_segment_in *in = calloc(conv->n_turns + 1, sizeof(*in));
+    char **texts = calloc(conv->n_turns + 1, sizeof(*texts));
+    ctxmem_scope scope = {conv->sample_id, "locomo", ""};
+    int rc = in && texts ? CTXMEM_OK : CTXMEM_ENOMEM;
+
+    for (size_t t = 0; rc == CTXMEM_OK && t < conv->n_turns; t++) {
+        const locomo_turn *turn = &conv->turns[t];
+        texts[t] = import_locomo_turn_text(turn, &in[t].text_len);
+        rc = texts[t] ? CTXMEM_OK : CTXMEM_ENOMEM;
+        in[t].text = texts[t], in[t].time = turn->time;
+        in[t].role = strcmp(turn->speaker, conv->speaker_a) ? CTXMEM_ROLE_ASSISTANT
+                                                            : CTXMEM_ROLE_USER;
+    }
+    if (rc == CTXMEM_OK && conv->n_turns)
+        rc = ctxmem_store_add(s, &scope, in, conv->n_turns, NULL);
+    for (size_t t = 0; texts && t < conv->n_turns; t++)
+        free(texts[t]);
+    free(texts);
+    free(in);
+    return rc;
+}
+
+static int import_locomo(ctxmem_store *s, const char *path, size_t *n)
+{
+    locomo_set *set = NULL;
+    int rc = import_locomo_load(&set, path);
+
+    for (size_t i = 0; rc == CTXMEM_OK && i < set->n_conv; i++) {
+        rc = add_locomo(s, &set->conv[i]);
+        *n += rc == CTXMEM_OK;
+    }
+    import_locomo_free(set);
+    return rc;
+}
+
+int cmd_import(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             CLI_COMMON_LONGOPTS, {NULL, 0, NULL, 0}};
+    const char *format = NULL;
+    ctxmem_store *s = NULL;
+    size_t n = 0;
+    cli_common c;
+    int opt, rc;
+
+    cli_common_init(&c);
+    while ((opt = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+        if (cli_common_opt(&c, opt, optarg))
+            continue;
+        if (opt == 'f') {
+            format = optarg;
+            continue;
+        }
+        import_usage(opt == 'h' ? stdout : stderr);
+        return opt == 'h' ? CLI_OK : CLI_USAGE;
+    }
+    if (!format || (strcmp(format, "openai") && strcmp(format, "locomo")))
+        return cli_usage("import", "--format must be openai or locomo");
+    if (optind + 2 != argc)
+        return cli_usage("import", "expected DIR and FILE");
+    if ((rc = cli_open(&s, argv[optind], &c, 0)) != CLI_OK)
+        return rc;
+    rc = !strcmp(format, "openai") ? import_openai(s, &c, argv[optind + 1], &n)
+                                   : import_locomo(s, argv[optind + 1], &n);
+    ctxmem_store_close(s);
+    if (rc != CTXMEM_OK) {
+        fprintf(stderr, "ctxmem: import: %zu conversations imported before the error\n", n);
+        return cli_fail("import");
+    }
+    printf(c.json ? "{\"conversations\": %zu}\n" : "imported %zu conversations\n", n);
+    return CLI_OK;
+}

@@ -1,0 +1,8 @@
+list(APPEND CTXMEM_ENGINE_SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/analyze.c
+    ${CMAKE_CURRENT_LIST_DIR}/embed.c
+    ${CMAKE_CURRENT_LIST_DIR}/lexical.c
+    ${CMAKE_CURRENT_LIST_DIR}/vindex.c
+    ${CMAKE_CURRENT_LIST_DIR}/index_store.c
+    ${CMAKE_CURRENT_LIST_DIR}/search.c
+    ${CMAKE_CURRENT_LIST_DIR}/forget.c)

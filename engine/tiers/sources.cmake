@@ -1,0 +1,4 @@
+list(APPEND CTXMEM_ENGINE_SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/pins.c
+    ${CMAKE_CURRENT_LIST_DIR}/summarize.c
+    ${CMAKE_CURRENT_LIST_DIR}/tiers.c)

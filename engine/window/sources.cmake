@@ -1,0 +1,5 @@
+list(APPEND CTXMEM_ENGINE_SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/assemble.c
+    ${CMAKE_CURRENT_LIST_DIR}/recall.c
+    ${CMAKE_CURRENT_LIST_DIR}/render.c
+    ${CMAKE_CURRENT_LIST_DIR}/window.c)
