@@ -410,7 +410,11 @@ static int replay_openai_conv(replay_ctx *c, const openai_conv *conv, size_t ind
                 rc = log_turn(c, w, full);
             ctxmem_window_free(w);
         }
-        if (rc == CTXMEM_OK)
+        if (rc == CTXMEM_OK && m->role == CTXMEM_ROLE_SYSTEM)
+            /* An application keeps its system prompt as a pinned block, never cut. */
+            rc = ctxmem_pin_set(c->store, &scope, "system", CTXMEM_ROLE_SYSTEM, m->text,
+                                m->text_len, 0, 0);
+        else if (rc == CTXMEM_OK)
             rc = turn(c, &scope, &in, full, 0, NULL);
         if (m->role == CTXMEM_ROLE_USER)
             query = m->text, query_len = m->text_len;
@@ -540,13 +544,14 @@ json_t *replay_json(const replay_opts *o, const replay_result *r)
 {
     double *lat = malloc((r->n_latency + 1) * sizeof(*lat));
     double p50, p99;
+    json_t *j;
     size_t convs = r->conversations ? r->conversations : 1;
 
     memcpy(lat, r->latency_us, r->n_latency * sizeof(*lat));
     p50 = percentile(lat, r->n_latency, 0.50);
     p99 = percentile(lat, r->n_latency, 0.99);
     free(lat);
-    return json_pack(
+    j = json_pack(
         "{s:s,s:I,s:I,s:s,s:I,s:I,s:I,s:I,s:f,s:f,s:o,s:o,s:{s:{s:f,s:o,s:f},s:{s:f,s:f,s:I}},"
         "s:{s:f,s:I},s:I,s:{s:f,s:f},s:{s:f,s:f,s:f},s:f}",
         "format", o->locomo ? "locomo" : "openai", "budget", (json_int_t)o->budget.limit,
@@ -566,4 +571,9 @@ json_t *replay_json(const replay_opts *o, const replay_result *r)
         "latency_us", "p50", p50, "p99", p99, "cost_per_conversation", "price_per_mtok",
         o->price_per_mtok, "ctxmem", r->cost_ctxmem / (double)convs, "full_context",
         r->cost_full / (double)convs, "wall_seconds", r->wall_seconds);
+    if (j) {
+        json_object_set_new(j, "hot_share", json_real(o->budget.hot_share));
+        json_object_set_new(j, "warm_share", json_real(o->budget.warm_share));
+    }
+    return j;
 }

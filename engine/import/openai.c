@@ -186,8 +186,9 @@ static int parse_root(struct oparse *p, json_t *root)
 
 static int syntax_error(const char *name, const json_error_t *e, size_t line_offset)
 {
-    return err_set(CTXMEM_EINVAL, "openai: %s:%zu:%d: %s (byte offset %zu)", name,
-                   (size_t)e->line + line_offset, e->column, e->text, (size_t)e->position);
+    return err_set(CTXMEM_EINVAL, "openai: %s:%zu:%d: %s (byte offset %zu)%s", name,
+                   (size_t)e->line + line_offset, e->column, e->text, (size_t)e->position,
+                   strstr(e->text, "decode byte") ? ": the input is not valid UTF-8" : "");
 }
 
 /* JSONL: each line a message (one conversation) or a conversation object. */

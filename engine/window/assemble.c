@@ -16,8 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_HOT_SHARE 0.5f
-#define DEFAULT_WARM_SHARE 0.15f
+#define DEFAULT_HOT_SHARE 0.25f
+#define DEFAULT_WARM_SHARE 0.10f
 #define DEFAULT_HOT_MIN_TURNS 2
 #define COLD_CANDIDATES 48
 #define MIN_CUT_TOKENS 24 /* a cut shorter than this is not worth sending */
@@ -436,7 +436,11 @@ static size_t demotion_count(asm_ctx *c, size_t hot_limit, size_t min_turns)
 
     for (size_t i = 0; i < c->n_hot; i++)
         total += c->hot[i].tokens;
-    while (total > hot_limit && c->n_hot - k > min_turns)
+    if (total <= hot_limit)
+        return 0;
+    /* Demote down to three quarters of the share, so that summarizing (and its write)
+     * happens once per few turns instead of on every turn. */
+    while (total > hot_limit - hot_limit / 4 && c->n_hot - k > min_turns)
         total -= c->hot[k++].tokens;
     /* A tool result never stays hot without its call. */
     while (k > 0 && k < c->n_hot && c->hot[k].seg->role == CTXMEM_ROLE_TOOL_RESULT)
