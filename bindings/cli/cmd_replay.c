@@ -21,8 +21,8 @@ static void replay_usage(FILE *f)
             "  --format F           openai or locomo\n"
             "  --budget N           context limit in tokens\n"
             "  --reserve M          tokens kept for the reply (default 0)\n"
-            "  --hot-share X        share of the window for recent turns (default 0.5)\n"
-            "  --warm-share X       share for summaries (default 0.15)\n"
+            "  --hot-share X        share of the window for recent turns (default 0.15)\n"
+            "  --warm-share X       share for summaries (default 0.05)\n"
             "  --store DIR          keep the store in DIR (default: a temporary store)\n"
             "  --report FILE.html   write a self-contained HTML report\n"
             "  --price-per-mtok P   input price in dollars per million tokens (default 2.50)\n"
@@ -128,6 +128,10 @@ int cmd_replay(int argc, char **argv)
     int rc;
 
     o.budget = (ctxmem_budget)CTXMEM_BUDGET_INIT;
+    /* A long-term-memory assistant answering questions about old turns: most of
+     * the window goes to retrieval (the library's defaults are 0.25 / 0.10). */
+    o.budget.hot_share = 0.15f;
+    o.budget.warm_share = 0.05f;
     o.price_per_mtok = 2.50;
     rc = parse_args(argc, argv, &o);
     if (rc != CLI_OK)

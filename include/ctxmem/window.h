@@ -116,8 +116,14 @@ typedef struct ctxmem_budget {
     unsigned version;      /**< CTXMEM_BUDGET_VERSION */
     size_t limit;          /**< the model's context limit, tokens; required */
     size_t reserve_output; /**< tokens kept free for the model's reply */
-    float hot_share;       /**< share of the space after pins for the hot tier; default 0.5 */
-    float warm_share;      /**< share of the space after pins for summaries; default 0.15 */
+    /**
+     * Shares of the space left after the pins. Both zero means the defaults,
+     * hot 0.25 and warm 0.10: most of a window goes to what is relevant to
+     * the query (the cold tier), which is what keeps old constraints and
+     * facts in view. The cold tier gets whatever hot and warm leave.
+     */
+    float hot_share;
+    float warm_share;
     size_t hot_min_turns;  /**< turns kept hot even past hot_share; default 2 */
     const ctxmem_search_opts *search;     /**< cold-tier search options, or NULL */
     const ctxmem_chat_framing *framing;   /**< message overheads; NULL = "openai-chat" */
