@@ -888,7 +888,8 @@ static int refill_cold(asm_ctx *c, const char *query, size_t query_len)
         return CTXMEM_OK;
     if (c->b.search)
         opts = *c->b.search;
-    opts.k = opts.k ? opts.k : COLD_CANDIDATES;
+    /* Enough candidates to fill the space left with segments of ~32 tokens. */
+    opts.k = opts.k ? opts.k : (c->left / 32 > COLD_CANDIDATES ? c->left / 32 : COLD_CANDIDATES);
     rc = ctxmem_search(&hits, &n_hits, c->s, &exact, 1, query ? query : latest->text,
                        query ? query_len : latest->text_len, &opts);
     c->w->report.us_search = now_us() - t0;
