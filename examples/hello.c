@@ -34,8 +34,8 @@ int main(int argc, char **argv)
 
     if (ctxmem_store_open(&store, argc > 1 ? argv[1] : "hello-store", NULL) != CTXMEM_OK)
         return fail("open");
-    if (ctxmem_pin_set(store, &scope, "system", CTXMEM_ROLE_SYSTEM, system, strlen(system), 0,
-                       0) != CTXMEM_OK)
+    if (ctxmem_pin_set(store, &scope, "system", CTXMEM_ROLE_SYSTEM, system, strlen(system), 0, 0) !=
+        CTXMEM_OK)
         return fail("pin");
     for (size_t i = 0; i < sizeof(turns) / sizeof(turns[0]); i++) {
         ctxmem_segment_in in = {0};
@@ -46,7 +46,7 @@ int main(int argc, char **argv)
             return fail("add");
     }
 
-    budget.limit = 8192;         /* the model's context window */
+    budget.limit = 8192;          /* the model's context window */
     budget.reserve_output = 1024; /* room for its reply */
     if (ctxmem_window_assemble(&win, store, &scope, NULL, 0, &budget) != CTXMEM_OK)
         return fail("assemble");

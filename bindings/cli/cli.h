@@ -31,23 +31,19 @@ int cli_fail(const char *what);
 int cli_usage(const char *cmd, const char *fmt, ...);
 
 /* Options most subcommands share: the scope, --json, --tokenizer-dir. */
-enum {
-    CLI_OPT_USER = 1000,
-    CLI_OPT_AGENT,
-    CLI_OPT_SESSION,
-    CLI_OPT_JSON,
-    CLI_OPT_TOKENIZER_DIR
-};
+enum { CLI_OPT_USER = 1000, CLI_OPT_AGENT, CLI_OPT_SESSION, CLI_OPT_JSON, CLI_OPT_TOKENIZER_DIR };
 
 #define CLI_COMMON_LONGOPTS                                                                        \
     {"user", required_argument, NULL, CLI_OPT_USER},                                               \
         {"agent", required_argument, NULL, CLI_OPT_AGENT},                                         \
         {"session", required_argument, NULL, CLI_OPT_SESSION},                                     \
         {"json", no_argument, NULL, CLI_OPT_JSON},                                                 \
-        {"tokenizer-dir", required_argument, NULL, CLI_OPT_TOKENIZER_DIR}
+    {                                                                                              \
+        "tokenizer-dir", required_argument, NULL, CLI_OPT_TOKENIZER_DIR                            \
+    }
 
 #define CLI_COMMON_HELP                                                                            \
-    "  --user U --agent A --session S   the scope (default user \"default\")\n"                  \
+    "  --user U --agent A --session S   the scope (default user \"default\")\n"                    \
     "  --json                           print data as JSON\n"                                      \
     "  --tokenizer-dir DIR              where NAME.tiktoken is\n"
 

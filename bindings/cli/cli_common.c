@@ -54,8 +54,7 @@ int cli_parse_size(const char *cmd, const char *what, const char *arg, size_t *o
     unsigned long long v;
 
     if (!arg || *arg == '-' || *arg == '\0')
-        return cli_usage(cmd, "%s must be a non-negative integer, not '%s'", what,
-                         arg ? arg : "");
+        return cli_usage(cmd, "%s must be a non-negative integer, not '%s'", what, arg ? arg : "");
     v = strtoull(arg, &end, 10);
     if (*end != '\0' || v > (1ull << 40))
         return cli_usage(cmd, "%s must be a non-negative integer, not '%s'", what, arg);

@@ -74,8 +74,8 @@ static int add_locomo(ctxmem_store *s, const locomo_conv *conv)
         texts[t] = import_locomo_turn_text(turn, &in[t].text_len);
         rc = texts[t] ? CTXMEM_OK : CTXMEM_ENOMEM;
         in[t].text = texts[t], in[t].time = turn->time;
-        in[t].role = strcmp(turn->speaker, conv->speaker_a) ? CTXMEM_ROLE_ASSISTANT
-                                                            : CTXMEM_ROLE_USER;
+        in[t].role =
+            strcmp(turn->speaker, conv->speaker_a) ? CTXMEM_ROLE_ASSISTANT : CTXMEM_ROLE_USER;
     }
     if (rc == CTXMEM_OK && conv->n_turns)
         rc = ctxmem_store_add(s, &scope, in, conv->n_turns, NULL);
@@ -103,7 +103,8 @@ int cmd_import(int argc, char **argv)
 {
     static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
                                              {"help", no_argument, NULL, 'h'},
-                                             CLI_COMMON_LONGOPTS, {NULL, 0, NULL, 0}};
+                                             CLI_COMMON_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
     const char *format = NULL;
     ctxmem_store *s = NULL;
     size_t n = 0;

@@ -11,23 +11,22 @@
 
 static void replay_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: ctxmem replay --format openai|locomo FILE --budget N [OPTIONS]\n\n"
-            "Feed conversations to a store turn by turn; before every turn (locomo) or\n"
-            "assistant turn (openai) assemble the window for the incoming message, as an\n"
-            "application would. For LoCoMo, then assemble a window per question of\n"
-            "categories 1-4 and measure evidence recall against the recency and\n"
-            "full-context baselines on the same budget and tokenizer.\n\n"
-            "  --format F           openai or locomo\n"
-            "  --budget N           context limit in tokens\n"
-            "  --reserve M          tokens kept for the reply (default 0)\n"
-            "  --hot-share X        share of the window for recent turns (default 0.15)\n"
-            "  --warm-share X       share for summaries (default 0.05)\n"
-            "  --store DIR          keep the store in DIR (default: a temporary store)\n"
-            "  --report FILE.html   write a self-contained HTML report\n"
-            "  --price-per-mtok P   input price in dollars per million tokens (default 2.50)\n"
-            "  --json               print the results as one JSON object\n"
-            "  --tokenizer-dir DIR  where NAME.tiktoken is\n");
+    fprintf(f, "usage: ctxmem replay --format openai|locomo FILE --budget N [OPTIONS]\n\n"
+               "Feed conversations to a store turn by turn; before every turn (locomo) or\n"
+               "assistant turn (openai) assemble the window for the incoming message, as an\n"
+               "application would. For LoCoMo, then assemble a window per question of\n"
+               "categories 1-4 and measure evidence recall against the recency and\n"
+               "full-context baselines on the same budget and tokenizer.\n\n"
+               "  --format F           openai or locomo\n"
+               "  --budget N           context limit in tokens\n"
+               "  --reserve M          tokens kept for the reply (default 0)\n"
+               "  --hot-share X        share of the window for recent turns (default 0.15)\n"
+               "  --warm-share X       share for summaries (default 0.05)\n"
+               "  --store DIR          keep the store in DIR (default: a temporary store)\n"
+               "  --report FILE.html   write a self-contained HTML report\n"
+               "  --price-per-mtok P   input price in dollars per million tokens (default 2.50)\n"
+               "  --json               print the results as one JSON object\n"
+               "  --tokenizer-dir DIR  where NAME.tiktoken is\n");
 }
 
 static int parse_share(const char *arg, float *out)
@@ -43,31 +42,60 @@ static int parse_share(const char *arg, float *out)
 
 static int parse_args(int argc, char **argv, replay_opts *o)
 {
-    static const struct option longopts[] = {
-        {"format", required_argument, NULL, 'f'},      {"budget", required_argument, NULL, 'b'},
-        {"reserve", required_argument, NULL, 'r'},     {"store", required_argument, NULL, 's'},
-        {"report", required_argument, NULL, 'o'},      {"price-per-mtok", required_argument, NULL, 'p'},
-        {"json", no_argument, NULL, 'j'},              {"tokenizer-dir", required_argument, NULL, 't'},
-        {"hot-share", required_argument, NULL, 'H'},   {"warm-share", required_argument, NULL, 'W'},
-        {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
+                                             {"budget", required_argument, NULL, 'b'},
+                                             {"reserve", required_argument, NULL, 'r'},
+                                             {"store", required_argument, NULL, 's'},
+                                             {"report", required_argument, NULL, 'o'},
+                                             {"price-per-mtok", required_argument, NULL, 'p'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"tokenizer-dir", required_argument, NULL, 't'},
+                                             {"hot-share", required_argument, NULL, 'H'},
+                                             {"warm-share", required_argument, NULL, 'W'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     const char *format = NULL;
     int opt, rc = CLI_OK;
 
-    while (rc == CLI_OK && (opt = getopt_long(argc, argv, "f:b:r:s:o:p:jt:H:W:h", longopts,
-                                              NULL)) != -1) {
+    while (rc == CLI_OK &&
+           (opt = getopt_long(argc, argv, "f:b:r:s:o:p:jt:H:W:h", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'f': format = optarg; break;
-        case 'b': rc = cli_parse_size("replay", "--budget", optarg, &o->budget.limit); break;
-        case 'r': rc = cli_parse_size("replay", "--reserve", optarg, &o->budget.reserve_output); break;
-        case 's': o->store_dir = optarg; break;
-        case 'o': o->report = optarg; break;
-        case 'p': o->price_per_mtok = atof(optarg); break;
-        case 'j': o->json = 1; break;
-        case 't': o->tokenizer_dir = optarg; break;
-        case 'H': rc = parse_share(optarg, &o->budget.hot_share); break;
-        case 'W': rc = parse_share(optarg, &o->budget.warm_share); break;
-        case 'h': replay_usage(stdout); return -1;
-        default: replay_usage(stderr); return CLI_USAGE;
+        case 'f':
+            format = optarg;
+            break;
+        case 'b':
+            rc = cli_parse_size("replay", "--budget", optarg, &o->budget.limit);
+            break;
+        case 'r':
+            rc = cli_parse_size("replay", "--reserve", optarg, &o->budget.reserve_output);
+            break;
+        case 's':
+            o->store_dir = optarg;
+            break;
+        case 'o':
+            o->report = optarg;
+            break;
+        case 'p':
+            o->price_per_mtok = atof(optarg);
+            break;
+        case 'j':
+            o->json = 1;
+            break;
+        case 't':
+            o->tokenizer_dir = optarg;
+            break;
+        case 'H':
+            rc = parse_share(optarg, &o->budget.hot_share);
+            break;
+        case 'W':
+            rc = parse_share(optarg, &o->budget.warm_share);
+            break;
+        case 'h':
+            replay_usage(stdout);
+            return -1;
+        default:
+            replay_usage(stderr);
+            return CLI_USAGE;
         }
     }
     if (rc != CLI_OK)
@@ -91,8 +119,8 @@ static void print_table(const replay_opts *o, const replay_result *r, json_t *j)
     json_t *lat = json_object_get(j, "latency_us");
 
     printf("replayed %zu conversations, %zu turns, %zu windows at a budget of %zu (%s) in "
-           "%.1f s\n", r->conversations, r->turns, r->windows, o->budget.limit, r->tokenizer,
-           r->wall_seconds);
+           "%.1f s\n",
+           r->conversations, r->turns, r->windows, o->budget.limit, r->tokenizer, r->wall_seconds);
     printf("window tokens: mean %.0f, max %zu; budget violations: %zu\n",
            json_real_value(json_object_get(json_object_get(j, "window_tokens"), "mean")),
            r->window_tokens_max, r->budget_violations);
@@ -112,7 +140,8 @@ static void print_table(const replay_opts *o, const replay_result *r, json_t *j)
     printf(" %8.3f\n", json_real_value(json_object_get(j, "evidence_recall")));
     printf("%-22s", "recency baseline");
     for (int k = 1; k <= 4; k++)
-        printf(" %7.3f", json_real_value(json_object_get(rcat, (const char[]){(char)('0' + k), 0})));
+        printf(" %7.3f",
+               json_real_value(json_object_get(rcat, (const char[]){(char)('0' + k), 0})));
     printf(" %8.3f\n", json_real_value(json_object_get(rec, "evidence_recall")));
     printf("ctxmem incl. summaries %39.3f\n",
            json_real_value(json_object_get(j, "evidence_recall_incl_summaries")));

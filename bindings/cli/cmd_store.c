@@ -37,7 +37,8 @@ static void add_usage(FILE *f)
                "  --role ROLE     system, user (default), assistant, document, note\n"
                "  --name NAME     speaker name\n"
                "  --key KEY       fact key (a later segment with the key supersedes it)\n"
-               "  --file FILE     OpenAI chat messages (JSON, or JSONL) instead of TEXT\n" CLI_COMMON_HELP);
+               "  --file FILE     OpenAI chat messages (JSON, or JSONL) instead of "
+               "TEXT\n" CLI_COMMON_HELP);
 }
 
 /* Add every message of an OpenAI file as one batch per conversation. */
@@ -72,11 +73,13 @@ static int add_file(ctxmem_store *s, const cli_common *c, const char *path)
 
 int cmd_add(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"role", required_argument, NULL, 'r'}, {"name", required_argument, NULL, 'n'},
-        {"key", required_argument, NULL, 'k'},  {"file", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},       CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"role", required_argument, NULL, 'r'},
+                                             {"name", required_argument, NULL, 'n'},
+                                             {"key", required_argument, NULL, 'k'},
+                                             {"file", required_argument, NULL, 'f'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             CLI_COMMON_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
     ctxmem_segment_in in = {0};
     const char *file = NULL;
     ctxmem_store *s = NULL;
@@ -124,8 +127,7 @@ int cmd_add(int argc, char **argv)
     text = argc - optind == 2 ? strdup(argv[optind + 1]) : read_stdin(&in.text_len);
     in.text = text;
     in.text_len = argc - optind == 2 ? strlen(text) : in.text_len;
-    rc = text && ctxmem_store_add(s, &c.scope, &in, 1, &id) == CTXMEM_OK ? CLI_OK
-                                                                           : cli_fail("add");
+    rc = text && ctxmem_store_add(s, &c.scope, &in, 1, &id) == CTXMEM_OK ? CLI_OK : cli_fail("add");
     if (rc == CLI_OK)
         printf(c.json ? "{\"id\": %llu}\n" : "added segment %llu\n", (unsigned long long)id);
     free(text);
@@ -166,17 +168,19 @@ static void print_composition(const ctxmem_window *w)
                it->text_len > 60 ? "..." : "");
     }
     printf("\n%zu left out or cut; demoted %zu turns, %zu summaries written, %zu merged; "
-           "%.0f us\n", r->n_dropped, r->demoted, r->summaries_created, r->summaries_merged,
-           r->us_total);
+           "%.0f us\n",
+           r->n_dropped, r->demoted, r->summaries_created, r->summaries_merged, r->us_total);
 }
 
 int cmd_assemble(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"budget", required_argument, NULL, 'b'}, {"reserve", required_argument, NULL, 'r'},
-        {"query", required_argument, NULL, 'q'},  {"messages", no_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'},         CLI_COMMON_LONGOPTS,
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"budget", required_argument, NULL, 'b'},
+                                             {"reserve", required_argument, NULL, 'r'},
+                                             {"query", required_argument, NULL, 'q'},
+                                             {"messages", no_argument, NULL, 'm'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             CLI_COMMON_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
     ctxmem_budget b = CTXMEM_BUDGET_INIT;
     const char *query = NULL;
     ctxmem_window *w = NULL;
@@ -208,8 +212,7 @@ int cmd_assemble(int argc, char **argv)
         return cli_usage("assemble", "expected DIR and --budget N");
     if ((rc = cli_open(&s, argv[optind], &c, 0)) != CLI_OK)
         return rc;
-    if (ctxmem_window_assemble(&w, s, &c.scope, query, query ? strlen(query) : 0, &b) !=
-        CTXMEM_OK)
+    if (ctxmem_window_assemble(&w, s, &c.scope, query, query ? strlen(query) : 0, &b) != CTXMEM_OK)
         rc = cli_fail("assemble");
     else if (messages || c.json)
         rc = (messages ? ctxmem_window_messages_json(w, &json)
@@ -231,12 +234,11 @@ static int print_scope(void *user, const ctxmem_scope_info *info)
     json_t *arr = user;
 
     if (arr)
-        json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:I,s:I}", "id",
-                                             (json_int_t)info->id, "user", info->scope.user,
-                                             "agent", info->scope.agent, "session",
-                                             info->scope.session, "segments",
-                                             (json_int_t)info->segments, "tokens",
-                                             (json_int_t)info->tokens));
+        json_array_append_new(
+            arr,
+            json_pack("{s:I,s:s,s:s,s:s,s:I,s:I}", "id", (json_int_t)info->id, "user",
+                      info->scope.user, "agent", info->scope.agent, "session", info->scope.session,
+                      "segments", (json_int_t)info->segments, "tokens", (json_int_t)info->tokens));
     else
         printf("%6u  %-20s %-14s %-14s %9llu %10llu\n", info->id, info->scope.user,
                info->scope.agent, info->scope.session, (unsigned long long)info->segments,
@@ -246,16 +248,16 @@ static int print_scope(void *user, const ctxmem_scope_info *info)
 
 static json_t *info_json(const ctxmem_store_info *i)
 {
-    return json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:I}", "format", (json_int_t)i->format,
-                     "tokenizer", i->tokenizer, "segments", (json_int_t)i->segments, "scopes",
+    return json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:I}", "format", (json_int_t)i->format, "tokenizer",
+                     i->tokenizer, "segments", (json_int_t)i->segments, "scopes",
                      (json_int_t)i->scopes, "tokens", (json_int_t)i->tokens, "map_size",
                      (json_int_t)i->map_size, "used_bytes", (json_int_t)i->used_bytes);
 }
 
 static int info_command(const char *name, int argc, char **argv, int list_scopes)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
-                                             CLI_COMMON_LONGOPTS, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'}, CLI_COMMON_LONGOPTS, {NULL, 0, NULL, 0}};
     ctxmem_store_info info;
     ctxmem_store *s = NULL;
     json_t *j = NULL;
@@ -266,8 +268,7 @@ static int info_command(const char *name, int argc, char **argv, int list_scopes
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         if (cli_common_opt(&c, opt, optarg))
             continue;
-        fprintf(opt == 'h' ? stdout : stderr,
-                "usage: ctxmem %s [--json] DIR\n\n%s\n", name,
+        fprintf(opt == 'h' ? stdout : stderr, "usage: ctxmem %s [--json] DIR\n\n%s\n", name,
                 list_scopes ? "Show a store's format, tokenizer, sizes and every scope."
                             : "Show a store's counts and sizes.");
         return opt == 'h' ? CLI_OK : CLI_USAGE;
@@ -290,9 +291,10 @@ static int info_command(const char *name, int argc, char **argv, int list_scopes
         cli_print_json(j);
     } else {
         printf("format %u, tokenizer %s\n%llu segments, %llu tokens, %llu scopes\n"
-               "map %zu bytes, %zu in use\n", info.format, info.tokenizer,
-               (unsigned long long)info.segments, (unsigned long long)info.tokens,
-               (unsigned long long)info.scopes, info.map_size, info.used_bytes);
+               "map %zu bytes, %zu in use\n",
+               info.format, info.tokenizer, (unsigned long long)info.segments,
+               (unsigned long long)info.tokens, (unsigned long long)info.scopes, info.map_size,
+               info.used_bytes);
         if (list_scopes) {
             printf("\n%6s  %-20s %-14s %-14s %9s %10s\n", "scope", "user", "agent", "session",
                    "segments", "tokens");
@@ -318,12 +320,11 @@ int cmd_stats(int argc, char **argv)
 static json_t *hit_json(ctxmem_store *s, const ctxmem_hit *h)
 {
     ctxmem_segment *seg = NULL;
-    json_t *j = json_pack("{s:I,s:I,s:f,s:f,s:i,s:f,s:i,s:f,s:I}", "id", (json_int_t)h->id,
-                          "seq", (json_int_t)h->seq, "score", (double)h->score, "vector_score",
-                          (double)h->vector_score, "vector_rank", h->vector_rank,
-                          "lexical_score", (double)h->lexical_score, "lexical_rank",
-                          h->lexical_rank, "recency", (double)h->recency, "neighbour_of",
-                          (json_int_t)h->neighbour_of);
+    json_t *j = json_pack("{s:I,s:I,s:f,s:f,s:i,s:f,s:i,s:f,s:I}", "id", (json_int_t)h->id, "seq",
+                          (json_int_t)h->seq, "score", (double)h->score, "vector_score",
+                          (double)h->vector_score, "vector_rank", h->vector_rank, "lexical_score",
+                          (double)h->lexical_score, "lexical_rank", h->lexical_rank, "recency",
+                          (double)h->recency, "neighbour_of", (json_int_t)h->neighbour_of);
 
     if (ctxmem_store_get(&seg, s, h->id) == CTXMEM_OK) {
         json_object_set_new(j, "role", json_string(ctxmem_role_name(seg->role)));
@@ -348,10 +349,9 @@ static void print_hits(ctxmem_store *s, const ctxmem_hit *hits, size_t n, int as
             continue;
         }
         const char *text = json_string_value(json_object_get(j, "text"));
-        printf("%4zu %8llu %7.4f %4d:%.3f %4d:%.2f  %.60s\n", i + 1,
-               (unsigned long long)hits[i].id, (double)hits[i].score, hits[i].vector_rank,
-               (double)hits[i].vector_score, hits[i].lexical_rank, (double)hits[i].lexical_score,
-               text ? text : "");
+        printf("%4zu %8llu %7.4f %4d:%.3f %4d:%.2f  %.60s\n", i + 1, (unsigned long long)hits[i].id,
+               (double)hits[i].score, hits[i].vector_rank, (double)hits[i].vector_score,
+               hits[i].lexical_rank, (double)hits[i].lexical_score, text ? text : "");
         json_decref(j);
     }
     if (as_json)
@@ -360,9 +360,11 @@ static void print_hits(ctxmem_store *s, const ctxmem_hit *hits, size_t n, int as
 
 int cmd_search(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"query", required_argument, NULL, 'q'}, {"k", required_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'}, CLI_COMMON_LONGOPTS, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"query", required_argument, NULL, 'q'},
+                                             {"k", required_argument, NULL, 'k'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             CLI_COMMON_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
     ctxmem_search_opts so = CTXMEM_SEARCH_OPTS_INIT;
     const char *query = NULL;
     ctxmem_hit *hits = NULL;

@@ -73,12 +73,10 @@ static size_t count_json_message(replay_ctx *c, json_t *m)
         json_t *args = json_object_get(fn, "arguments");
         ctxmem_tokenizer_count_message(tok, &c->framing, "assistant", NULL, "", 0, &n);
         ctxmem_tokenizer_count_tool_call(tok, json_string_value(json_object_get(fn, "name")),
-                                         json_string_value(args), json_string_length(args),
-                                         &call);
+                                         json_string_value(args), json_string_length(args), &call);
         return n + call;
     }
-    ctxmem_tokenizer_count_message(tok, &c->framing,
-                                   json_string_value(json_object_get(m, "role")),
+    ctxmem_tokenizer_count_message(tok, &c->framing, json_string_value(json_object_get(m, "role")),
                                    name ? json_string_value(name) : NULL,
                                    json_string_value(content), json_string_length(content), &n);
     return n;
@@ -111,13 +109,13 @@ static int assemble(replay_ctx *c, const ctxmem_scope *scope, const char *query,
 
     if (rc != CTXMEM_OK)
         return rc;
-    if (grow((void **)&c->r->latency_us, &c->r->cap_latency, c->r->n_latency,
-             sizeof(double)) != CTXMEM_OK)
+    if (grow((void **)&c->r->latency_us, &c->r->cap_latency, c->r->n_latency, sizeof(double)) !=
+        CTXMEM_OK)
         return CTXMEM_ENOMEM;
     c->r->latency_us[c->r->n_latency++] = (now_s() - t0) * 1e6;
     tokens = recount(c, *out);
-    c->r->budget_violations += tokens > c->available ||
-                               ctxmem_window_report_get(*out)->tokens != tokens;
+    c->r->budget_violations +=
+        tokens > c->available || ctxmem_window_report_get(*out)->tokens != tokens;
     c->r->windows++;
     c->r->window_tokens_sum += (double)tokens;
     if (tokens > c->r->window_tokens_max)
@@ -171,9 +169,9 @@ static int turn(replay_ctx *c, const ctxmem_scope *scope, const ctxmem_segment_i
 typedef struct conv_state {
     const locomo_conv *conv;
     ctxmem_scope scope;
-    uint64_t *ids;        /* segment id of each turn */
-    char **texts;         /* segment text of each turn */
-    size_t *tokens;       /* message tokens of each turn, framing included */
+    uint64_t *ids;  /* segment id of each turn */
+    char **texts;   /* segment text of each turn */
+    size_t *tokens; /* message tokens of each turn, framing included */
 } conv_state;
 
 static void conv_state_free(conv_state *s)
@@ -287,8 +285,12 @@ static void note_miss(replay_ctx *c, double recall, const locomo_qa *qa, const c
         r->n_worst--;
     }
     memmove(&r->worst[at + 1], &r->worst[at], (r->n_worst - at) * sizeof(r->worst[0]));
-    r->worst[at] = (replay_miss){recall, c->conv, qa->category, strdup(qa->question),
-                                 strdup(missing ? missing : ""), retrieved_text(w)};
+    r->worst[at] = (replay_miss){recall,
+                                 c->conv,
+                                 qa->category,
+                                 strdup(qa->question),
+                                 strdup(missing ? missing : ""),
+                                 retrieved_text(w)};
     r->n_worst++;
 }
 
@@ -554,23 +556,23 @@ json_t *replay_json(const replay_opts *o, const replay_result *r)
     j = json_pack(
         "{s:s,s:I,s:I,s:s,s:I,s:I,s:I,s:I,s:f,s:f,s:o,s:o,s:{s:{s:f,s:o,s:f},s:{s:f,s:f,s:I}},"
         "s:{s:f,s:I},s:I,s:{s:f,s:f},s:{s:f,s:f,s:f},s:f}",
-        "format", o->locomo ? "locomo" : "openai", "budget", (json_int_t)o->budget.limit,
-        "reserve", (json_int_t)o->budget.reserve_output, "tokenizer", r->tokenizer,
-        "conversations", (json_int_t)r->conversations, "turns", (json_int_t)r->turns,
-        "questions", (json_int_t)r->questions, "windows", (json_int_t)r->windows,
-        "evidence_recall", ratio(r->recall_sum, r->questions), "evidence_recall_incl_summaries",
+        "format", o->locomo ? "locomo" : "openai", "budget", (json_int_t)o->budget.limit, "reserve",
+        (json_int_t)o->budget.reserve_output, "tokenizer", r->tokenizer, "conversations",
+        (json_int_t)r->conversations, "turns", (json_int_t)r->turns, "questions",
+        (json_int_t)r->questions, "windows", (json_int_t)r->windows, "evidence_recall",
+        ratio(r->recall_sum, r->questions), "evidence_recall_incl_summaries",
         ratio(r->recall_incl_sum, r->questions), "per_category", per_category(r, r->cat_sum),
         "per_category_incl_summaries", per_category(r, r->cat_incl_sum), "baselines", "recency",
         "evidence_recall", ratio(r->recency_sum, r->questions), "per_category",
-        per_category(r, r->cat_recency_sum), "tokens", (double)(o->budget.limit -
-                                                                o->budget.reserve_output),
-        "full_context", "evidence_recall", r->questions ? 1.0 : 0.0, "tokens_mean",
-        ratio(r->full_tokens_sum, r->questions), "tokens_max", (json_int_t)r->full_tokens_max,
-        "window_tokens", "mean", ratio(r->window_tokens_sum, r->windows), "max",
-        (json_int_t)r->window_tokens_max, "budget_violations", (json_int_t)r->budget_violations,
-        "latency_us", "p50", p50, "p99", p99, "cost_per_conversation", "price_per_mtok",
-        o->price_per_mtok, "ctxmem", r->cost_ctxmem / (double)convs, "full_context",
-        r->cost_full / (double)convs, "wall_seconds", r->wall_seconds);
+        per_category(r, r->cat_recency_sum), "tokens",
+        (double)(o->budget.limit - o->budget.reserve_output), "full_context", "evidence_recall",
+        r->questions ? 1.0 : 0.0, "tokens_mean", ratio(r->full_tokens_sum, r->questions),
+        "tokens_max", (json_int_t)r->full_tokens_max, "window_tokens", "mean",
+        ratio(r->window_tokens_sum, r->windows), "max", (json_int_t)r->window_tokens_max,
+        "budget_violations", (json_int_t)r->budget_violations, "latency_us", "p50", p50, "p99", p99,
+        "cost_per_conversation", "price_per_mtok", o->price_per_mtok, "ctxmem",
+        r->cost_ctxmem / (double)convs, "full_context", r->cost_full / (double)convs,
+        "wall_seconds", r->wall_seconds);
     if (j) {
         json_object_set_new(j, "hot_share", json_real(o->budget.hot_share));
         json_object_set_new(j, "warm_share", json_real(o->budget.warm_share));

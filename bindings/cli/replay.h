@@ -10,17 +10,17 @@
 #include "cli.h"
 
 #define REPLAY_CATEGORIES 5 /* LoCoMo categories 1-4 are measured; index = category */
-#define REPLAY_WORST 12
+#define REPLAY_WORST      12
 
 typedef struct replay_opts {
-    int locomo;              /* 1: LoCoMo, 0: OpenAI chat format */
+    int locomo; /* 1: LoCoMo, 0: OpenAI chat format */
     const char *file;
-    const char *store_dir;   /* NULL: a temporary store, removed afterwards */
-    const char *report;      /* HTML report path, or NULL */
+    const char *store_dir; /* NULL: a temporary store, removed afterwards */
+    const char *report;    /* HTML report path, or NULL */
     ctxmem_budget budget;
-    double price_per_mtok;   /* dollars per million input tokens */
+    double price_per_mtok; /* dollars per million input tokens */
     int json;
-    int progress;            /* draw a progress bar on stderr */
+    int progress; /* draw a progress bar on stderr */
     const char *tokenizer_dir;
 } replay_opts;
 
@@ -29,9 +29,9 @@ typedef struct replay_turn {
     unsigned conv;
     unsigned tier_tokens[CTXMEM_TIER_COUNT];
     unsigned tokens;
-    unsigned full_tokens;    /* everything so far: the full-context baseline */
-    unsigned char demoted;   /* a demotion happened in this call */
-    unsigned char cut;       /* something was cut to fit */
+    unsigned full_tokens;  /* everything so far: the full-context baseline */
+    unsigned char demoted; /* a demotion happened in this call */
+    unsigned char cut;     /* something was cut to fit */
 } replay_turn;
 
 /* A question whose window missed evidence, for the report's table. */
@@ -40,8 +40,8 @@ typedef struct replay_miss {
     unsigned conv;
     int category;
     char *question;
-    char *missing;           /* the first missing evidence turn's text */
-    char *retrieved;         /* the top cold items retrieved instead */
+    char *missing;   /* the first missing evidence turn's text */
+    char *retrieved; /* the top cold items retrieved instead */
 } replay_miss;
 
 typedef struct replay_result {
@@ -54,7 +54,7 @@ typedef struct replay_result {
     size_t budget_violations;
     double window_tokens_sum;
     size_t window_tokens_max;
-    double full_tokens_sum;  /* full-context tokens at each question */
+    double full_tokens_sum; /* full-context tokens at each question */
     size_t full_tokens_max;
     double cost_ctxmem, cost_full; /* dollars over all turns' windows */
     double *latency_us;

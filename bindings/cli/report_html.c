@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHART_W 960
-#define CHART_H 280
+#define CHART_W    960
+#define CHART_H    280
 #define MAX_POINTS 960
 
 static const char *const tier_colors[CTXMEM_TIER_COUNT] = {"#6b7280", "#2563eb", "#f59e0b",
@@ -18,11 +18,20 @@ static void esc(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }
@@ -52,8 +61,10 @@ static void composition_chart(FILE *f, const replay_opts *o, const replay_result
     double top = (double)o->budget.limit * 1.1, base[MAX_POINTS] = {0};
     double x_step = n > 1 ? (double)CHART_W / (double)(n - 1) : 0;
 
-    fprintf(f, "<svg viewBox='0 0 %d %d' width='100%%' role='img' aria-label='window "
-               "composition per turn'>\n", CHART_W + 60, CHART_H + 40);
+    fprintf(f,
+            "<svg viewBox='0 0 %d %d' width='100%%' role='img' aria-label='window "
+            "composition per turn'>\n",
+            CHART_W + 60, CHART_H + 40);
     for (int t = 0; t < CTXMEM_TIER_COUNT && n; t++) {
         fprintf(f, "<polygon fill='%s' fill-opacity='0.85' points='", tier_colors[t]);
         double tiers[CTXMEM_TIER_COUNT];
@@ -70,10 +81,11 @@ static void composition_chart(FILE *f, const replay_opts *o, const replay_result
         memcpy(base, upper, n * sizeof(double));
     }
     double y = CHART_H - (double)(o->budget.limit - o->budget.reserve_output) / top * CHART_H;
-    fprintf(f, "<line x1='50' x2='%d' y1='%.1f' y2='%.1f' stroke='#dc2626' "
-               "stroke-dasharray='6 4'/><text x='%d' y='%.1f' font-size='12' fill='#dc2626' "
-               "text-anchor='end'>budget %zu</text>\n", CHART_W + 50, y, y, CHART_W + 50, y - 4,
-            o->budget.limit - o->budget.reserve_output);
+    fprintf(f,
+            "<line x1='50' x2='%d' y1='%.1f' y2='%.1f' stroke='#dc2626' "
+            "stroke-dasharray='6 4'/><text x='%d' y='%.1f' font-size='12' fill='#dc2626' "
+            "text-anchor='end'>budget %zu</text>\n",
+            CHART_W + 50, y, y, CHART_W + 50, y - 4, o->budget.limit - o->budget.reserve_output);
     for (size_t b = 0; b < n; b++) {
         double tiers[CTXMEM_TIER_COUNT];
         int dem, cut;
@@ -85,11 +97,12 @@ static void composition_chart(FILE *f, const replay_opts *o, const replay_result
             fprintf(f, "<line x1='%.1f' x2='%.1f' y1='%d' y2='%d' stroke='#dc2626'/>",
                     50 + b * x_step, 50 + b * x_step, CHART_H + 12, CHART_H + 20);
     }
-    fprintf(f, "\n<text x='50' y='%d' font-size='12'>turn 1</text><text x='%d' y='%d' "
-               "font-size='12' text-anchor='end'>turn %zu</text>\n<text x='4' y='14' "
-               "font-size='12'>tokens</text><text x='4' y='%d' font-size='12'>%.0f</text>"
-               "</svg>\n", CHART_H + 36, CHART_W + 50, CHART_H + 36, r->n_turn_log,
-            CHART_H, 0.0);
+    fprintf(f,
+            "\n<text x='50' y='%d' font-size='12'>turn 1</text><text x='%d' y='%d' "
+            "font-size='12' text-anchor='end'>turn %zu</text>\n<text x='4' y='14' "
+            "font-size='12'>tokens</text><text x='4' y='%d' font-size='12'>%.0f</text>"
+            "</svg>\n",
+            CHART_H + 36, CHART_W + 50, CHART_H + 36, r->n_turn_log, CHART_H, 0.0);
 }
 
 static double cat_value(const double *sums, const size_t *n, int k)
@@ -112,8 +125,9 @@ static void recall_chart(FILE *f, const replay_result *r)
         const char *colors[3] = {"#10b981", "#34d399", "#9ca3af"};
         for (int v = 0; v < 3; v++) {
             double x = 40 + (k - 1) * 170 + v * 44, h = vals[v] * 180;
-            fprintf(f, "<rect x='%.0f' y='%.1f' width='40' height='%.1f' fill='%s'/>"
-                       "<text x='%.0f' y='%.1f' font-size='11' text-anchor='middle'>%.2f</text>",
+            fprintf(f,
+                    "<rect x='%.0f' y='%.1f' width='40' height='%.1f' fill='%s'/>"
+                    "<text x='%.0f' y='%.1f' font-size='11' text-anchor='middle'>%.2f</text>",
                     x, 200 - h, h, colors[v], x + 20, 196 - h, vals[v]);
         }
         fprintf(f, "<text x='%d' y='218' font-size='12' text-anchor='middle'>%s</text>\n",
@@ -129,26 +143,34 @@ static void summary_table(FILE *f, const replay_opts *o, const replay_result *r,
     fprintf(f, "<table class='kv'>");
     fprintf(f, "<tr><th>input</th><td>");
     esc(f, o->file);
-    fprintf(f, " (%s)</td></tr><tr><th>budget</th><td>%zu tokens, %zu reserved, tokenizer %s"
-               "</td></tr>", o->locomo ? "LoCoMo" : "OpenAI chat", o->budget.limit,
-            o->budget.reserve_output, r->tokenizer);
-    fprintf(f, "<tr><th>replayed</th><td>%zu conversations, %zu turns, %zu windows, %zu "
-               "questions in %.1f s</td></tr>", r->conversations, r->turns, r->windows,
-            r->questions, r->wall_seconds);
-    fprintf(f, "<tr><th>evidence recall</th><td><b>%.3f</b> (incl. summaries %.3f); recency "
-               "baseline %.3f</td></tr>", r->questions ? r->recall_sum / r->questions : 0,
+    fprintf(f,
+            " (%s)</td></tr><tr><th>budget</th><td>%zu tokens, %zu reserved, tokenizer %s"
+            "</td></tr>",
+            o->locomo ? "LoCoMo" : "OpenAI chat", o->budget.limit, o->budget.reserve_output,
+            r->tokenizer);
+    fprintf(f,
+            "<tr><th>replayed</th><td>%zu conversations, %zu turns, %zu windows, %zu "
+            "questions in %.1f s</td></tr>",
+            r->conversations, r->turns, r->windows, r->questions, r->wall_seconds);
+    fprintf(f,
+            "<tr><th>evidence recall</th><td><b>%.3f</b> (incl. summaries %.3f); recency "
+            "baseline %.3f</td></tr>",
+            r->questions ? r->recall_sum / r->questions : 0,
             r->questions ? r->recall_incl_sum / r->questions : 0,
             r->questions ? r->recency_sum / r->questions : 0);
-    fprintf(f, "<tr><th>window tokens</th><td>mean %.0f, max %zu; budget violations <b>%zu"
-               "</b></td></tr>", r->windows ? r->window_tokens_sum / r->windows : 0,
-            r->window_tokens_max, r->budget_violations);
+    fprintf(f,
+            "<tr><th>window tokens</th><td>mean %.0f, max %zu; budget violations <b>%zu"
+            "</b></td></tr>",
+            r->windows ? r->window_tokens_sum / r->windows : 0, r->window_tokens_max,
+            r->budget_violations);
     fprintf(f, "<tr><th>full context</th><td>%.0f tokens on average at question time</td></tr>",
             r->questions ? r->full_tokens_sum / r->questions : 0);
     fprintf(f, "<tr><th>assembly latency</th><td>p50 %.0f µs, p99 %.0f µs</td></tr>",
             json_real_value(json_object_get(lat, "p50")),
             json_real_value(json_object_get(lat, "p99")));
-    fprintf(f, "<tr><th>cost per conversation</th><td>$%.4f with ctxmem vs $%.4f sending "
-               "everything (at $%.2f per million input tokens)</td></tr></table>\n",
+    fprintf(f,
+            "<tr><th>cost per conversation</th><td>$%.4f with ctxmem vs $%.4f sending "
+            "everything (at $%.2f per million input tokens)</td></tr></table>\n",
             r->cost_ctxmem / (r->conversations ? r->conversations : 1),
             r->cost_full / (r->conversations ? r->conversations : 1), o->price_per_mtok);
 }

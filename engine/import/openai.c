@@ -54,12 +54,14 @@ static int content_text(struct oparse *p, json_t *content, const char **text, si
     }
     if (!json_is_array(content))
         return obad(p, "field 'content' must be a string, an array of parts or null");
-    json_array_foreach(content, i, part) total += json_string_length(json_object_get(part, "text")) + 1;
+    json_array_foreach(content, i, part) total +=
+        json_string_length(json_object_get(part, "text")) + 1;
     joined = malloc(total + 1);
     if (!joined)
         return err_set(CTXMEM_ENOMEM, "openai: out of memory");
     *len = 0;
-    json_array_foreach(content, i, part) {
+    json_array_foreach(content, i, part)
+    {
         json_t *t = json_object_get(part, "text");
         if (!json_is_string(t))
             continue;
@@ -81,7 +83,8 @@ static int tool_calls(struct oparse *p, openai_conv *c, json_t *calls)
 
     if (!json_is_array(calls))
         return obad(p, "field 'tool_calls' must be an array");
-    json_array_foreach(calls, i, call) {
+    json_array_foreach(calls, i, call)
+    {
         json_t *fn = json_object_get(call, "function");
         json_t *args = json_object_get(fn, "arguments");
         openai_msg m = {CTXMEM_ROLE_TOOL_CALL, json_string_value(json_object_get(fn, "name")),
@@ -108,7 +111,7 @@ static int parse_message(struct oparse *p, openai_conv *c, json_t *m)
         return obad(p, "a message must be a JSON object");
     if (!role)
         return obad(p, "missing string field 'role'");
-    out.role = !strcmp(role, "tool") ? CTXMEM_ROLE_TOOL_RESULT
+    out.role = !strcmp(role, "tool")        ? CTXMEM_ROLE_TOOL_RESULT
                : !strcmp(role, "developer") ? CTXMEM_ROLE_SYSTEM
                                             : ctxmem_role_parse(role);
     if (out.role < 0 || out.role == CTXMEM_ROLE_TOOL_CALL)
@@ -151,7 +154,8 @@ static int parse_messages(struct oparse *p, json_t *msgs)
 
     if (rc == CTXMEM_OK && !json_is_array(msgs))
         return obad(p, "field 'messages' must be an array");
-    json_array_foreach(msgs, i, m) {
+    json_array_foreach(msgs, i, m)
+    {
         p->msg = i;
         rc = parse_message(p, c, m);
         if (rc != CTXMEM_OK)
@@ -176,7 +180,8 @@ static int parse_root(struct oparse *p, json_t *root)
                        "object with 'messages'");
     if (!json_object_get(json_array_get(root, 0), "messages"))
         return parse_messages(p, root);
-    json_array_foreach(root, i, item) {
+    json_array_foreach(root, i, item)
+    {
         rc = parse_messages(p, json_object_get(item, "messages"));
         if (rc != CTXMEM_OK)
             break;

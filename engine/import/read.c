@@ -18,8 +18,10 @@ int import_read_file(const char *path, char **text, size_t *len)
 
     *text = NULL, *len = 0;
     if (!f)
-        return err_set(errno == ENOENT ? CTXMEM_ENOTFOUND : CTXMEM_EIO, "import: cannot open "
-                       "'%s': %s", path, strerror(errno));
+        return err_set(errno == ENOENT ? CTXMEM_ENOTFOUND : CTXMEM_EIO,
+                       "import: cannot open "
+                       "'%s': %s",
+                       path, strerror(errno));
     if (fseek(f, 0, SEEK_END) == 0)
         n = ftell(f);
     if (n < 0 || fseek(f, 0, SEEK_SET) != 0)

@@ -69,14 +69,20 @@ static int check_pair(ctxmem_store *s, MDB_txn *txn, uint32_t scope, const ctxme
     if (rc != CTXMEM_OK)
         return rc;
     if (in->role == CTXMEM_ROLE_TOOL_CALL && found)
-        return err_set(CTXMEM_EINVAL, "store: segment %zu: pair_id '%s' is already used by "
-                       "tool call %llu", index, in->pair_id, (unsigned long long)ids[0]);
+        return err_set(CTXMEM_EINVAL,
+                       "store: segment %zu: pair_id '%s' is already used by "
+                       "tool call %llu",
+                       index, in->pair_id, (unsigned long long)ids[0]);
     if (in->role == CTXMEM_ROLE_TOOL_RESULT && !found)
-        return err_set(CTXMEM_EINVAL, "store: segment %zu: unpaired tool result: no tool call "
-                       "with pair_id '%s' in this scope", index, in->pair_id);
+        return err_set(CTXMEM_EINVAL,
+                       "store: segment %zu: unpaired tool result: no tool call "
+                       "with pair_id '%s' in this scope",
+                       index, in->pair_id);
     if (in->role == CTXMEM_ROLE_TOOL_RESULT && ids[1])
-        return err_set(CTXMEM_EINVAL, "store: segment %zu: tool call '%s' already has result "
-                       "%llu", index, in->pair_id, (unsigned long long)ids[1]);
+        return err_set(CTXMEM_EINVAL,
+                       "store: segment %zu: tool call '%s' already has result "
+                       "%llu",
+                       index, in->pair_id, (unsigned long long)ids[1]);
     return CTXMEM_OK;
 }
 
@@ -90,8 +96,10 @@ static int check_supersedes(ctxmem_store *s, MDB_txn *txn, uint32_t scope, uint6
     store_put_be64(kb, old);
     rc = mdb_get(txn, s->dbi[DB_SEGMENTS], &k, &v);
     if (rc == MDB_NOTFOUND)
-        return err_set(CTXMEM_ENOTFOUND, "store: segment %zu supersedes segment %llu, which "
-                       "does not exist", index, (unsigned long long)old);
+        return err_set(CTXMEM_ENOTFOUND,
+                       "store: segment %zu supersedes segment %llu, which "
+                       "does not exist",
+                       index, (unsigned long long)old);
     if (rc != 0)
         return store_lmdb_error(rc, "read superseded segment");
     if (v.mv_size < REC_HEADER)
@@ -100,8 +108,10 @@ static int check_supersedes(ctxmem_store *s, MDB_txn *txn, uint32_t scope, uint6
     const unsigned char *p = v.mv_data;
     uint32_t owner = p[12] | (uint32_t)p[13] << 8 | (uint32_t)p[14] << 16 | (uint32_t)p[15] << 24;
     if (owner != scope)
-        return err_set(CTXMEM_EINVAL, "store: segment %zu supersedes segment %llu of another "
-                       "scope", index, (unsigned long long)old);
+        return err_set(CTXMEM_EINVAL,
+                       "store: segment %zu supersedes segment %llu of another "
+                       "scope",
+                       index, (unsigned long long)old);
     return CTXMEM_OK;
 }
 

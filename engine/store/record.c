@@ -150,9 +150,9 @@ int rec_decode(const unsigned char *buf, size_t len, uint64_t id, ctxmem_segment
     out->meta_json = out->name ? take_string(&p, end, meta_len) : NULL;
     out->pair_id = out->meta_json ? take_string(&p, end, pair_len) : NULL;
     out->key = out->pair_id ? take_string(&p, end, key_len) : NULL;
-    if (!out->key || p != end || out->role < CTXMEM_ROLE_SYSTEM ||
-        out->role > CTXMEM_ROLE_SUMMARY)
-        return err_set(CTXMEM_ECORRUPT, "store: segment %llu: record fields do not fit its %zu bytes",
+    if (!out->key || p != end || out->role < CTXMEM_ROLE_SYSTEM || out->role > CTXMEM_ROLE_SUMMARY)
+        return err_set(CTXMEM_ECORRUPT,
+                       "store: segment %llu: record fields do not fit its %zu bytes",
                        (unsigned long long)id, len);
     return CTXMEM_OK;
 }

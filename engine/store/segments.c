@@ -11,12 +11,11 @@
 #include <time.h>
 
 #define SCOPE_NAME_MAX 128
-#define SCOPE_KEY_MAX STORE_SCOPE_KEY_MAX
+#define SCOPE_KEY_MAX  STORE_SCOPE_KEY_MAX
 #define SCOPE_REC_HEAD 24
 
-static const char *const role_names[] = {NULL,        "system",    "user",     "assistant",
-                                         "tool_call", "tool_result", "document", "note",
-                                         "summary"};
+static const char *const role_names[] = {
+    NULL, "system", "user", "assistant", "tool_call", "tool_result", "document", "note", "summary"};
 
 const char *ctxmem_role_name(int role)
 {
@@ -47,8 +46,10 @@ static int check_scope_name(const char *what, const char *name, int required)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)name[i];
         if (c < 0x20 || c == 0x7F || c == '/' || c == '\\')
-            return err_set(CTXMEM_EINVAL, "scope: %s name has byte 0x%02X at offset %zu "
-                           "(no control characters, '/' or '\\\\')", what, c, i);
+            return err_set(CTXMEM_EINVAL,
+                           "scope: %s name has byte 0x%02X at offset %zu "
+                           "(no control characters, '/' or '\\\\')",
+                           what, c, i);
     }
     return CTXMEM_OK;
 }
@@ -244,10 +245,9 @@ static int add_one(ctxmem_store *s, MDB_txn *txn, struct add_ctx *c, size_t i, u
         c->ids[i] = duplicate_of;
         return CTXMEM_OK;
     }
-    rec_fields f = {rec->next_seq++, scope,        in->role,      c->times[i],
-                    in->flags,       c->tokens[i], in->text,      in->text_len,
-                    in->name,        in->meta_json, in->pair_id,  in->key,
-                    in->supersedes};
+    rec_fields f = {rec->next_seq++, scope,    in->role,      c->times[i], in->flags,
+                    c->tokens[i],    in->text, in->text_len,  in->name,    in->meta_json,
+                    in->pair_id,     in->key,  in->supersedes};
     c->ids[i] = (*next_id)++;
     rc = put_segment(s, txn, c->ids[i], &f);
     if (rc == CTXMEM_OK)
@@ -306,9 +306,9 @@ static int check_meta_json(size_t index, const char *meta)
                        index, jerr.text, jerr.position);
     is_object = json_is_object(j);
     json_decref(j);
-    return is_object ? CTXMEM_OK
-                     : err_set(CTXMEM_EINVAL, "store: segment %zu: meta_json is not an object",
-                               index);
+    return is_object
+               ? CTXMEM_OK
+               : err_set(CTXMEM_EINVAL, "store: segment %zu: meta_json is not an object", index);
 }
 
 static int check_optional_string(size_t index, const char *what, const char *s)
@@ -324,8 +324,7 @@ static int check_optional_string(size_t index, const char *what, const char *s)
 }
 
 /* Check one segment and count its tokens; nothing is written. */
-static int prepare_segment(ctxmem_store *s, size_t i, const ctxmem_segment_in *in,
-                           uint32_t *tokens)
+static int prepare_segment(ctxmem_store *s, size_t i, const ctxmem_segment_in *in, uint32_t *tokens)
 {
     size_t n = 0;
     int rc;
@@ -336,9 +335,10 @@ static int prepare_segment(ctxmem_store *s, size_t i, const ctxmem_segment_in *i
         return err_set(CTXMEM_EINVAL, "store: segment %zu: NULL text of length %zu", i,
                        in->text_len);
     if (in->text_len > s->max_segment_bytes)
-        return err_set(CTXMEM_EFULL, "store: segment %zu: text of %zu bytes exceeds the limit of "
-                       "%zu (ctxmem_options.max_segment_bytes)", i, in->text_len,
-                       s->max_segment_bytes);
+        return err_set(CTXMEM_EFULL,
+                       "store: segment %zu: text of %zu bytes exceeds the limit of "
+                       "%zu (ctxmem_options.max_segment_bytes)",
+                       i, in->text_len, s->max_segment_bytes);
     if (ctxmem_utf8_check(in->text, in->text_len) != CTXMEM_OK)
         return err_wrap(CTXMEM_EINVAL, "store: segment %zu", i);
     rc = check_optional_string(i, "name", in->name);
@@ -356,8 +356,8 @@ static int prepare_segment(ctxmem_store *s, size_t i, const ctxmem_segment_in *i
     return CTXMEM_OK;
 }
 
-int ctxmem_store_add(ctxmem_store *store, const ctxmem_scope *scope,
-                     const ctxmem_segment_in *segs, size_t n, uint64_t *ids)
+int ctxmem_store_add(ctxmem_store *store, const ctxmem_scope *scope, const ctxmem_segment_in *segs,
+                     size_t n, uint64_t *ids)
 {
     char key[SCOPE_KEY_MAX];
     struct add_ctx c = {key, 0, segs, NULL, NULL, n, ids, NULL};

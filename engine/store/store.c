@@ -12,16 +12,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEFAULT_MAP_SIZE ((size_t)64 << 20)
-#define DEFAULT_MAP_MAX ((size_t)64 << 30)
+#define DEFAULT_MAP_SIZE    ((size_t)64 << 20)
+#define DEFAULT_MAP_MAX     ((size_t)64 << 30)
 #define DEFAULT_MAX_SEGMENT ((size_t)1 << 20)
-#define DEFAULT_TOKENIZER "o200k_base"
-#define MAX_DBS 32
+#define DEFAULT_TOKENIZER   "o200k_base"
+#define MAX_DBS             32
 
 static const char *const db_names[DB_COUNT] = {
-    "meta",  "segments", "scopes", "scope_info", "sequence", "status",
-    "facts", "pairs",    "digests", "pins",     "tiers",    "summaries",
-    "vectors", "postings", "index_state"};
+    "meta",    "segments", "scopes", "scope_info", "sequence", "status",   "facts",      "pairs",
+    "digests", "pins",     "tiers",  "summaries",  "vectors",  "postings", "index_state"};
 static const unsigned db_flags[DB_COUNT] = {[DB_POSTINGS] = MDB_DUPSORT | MDB_DUPFIXED};
 
 static int check_options(const ctxmem_options *o)
@@ -29,13 +28,12 @@ static int check_options(const ctxmem_options *o)
     if (o->version != CTXMEM_OPTIONS_VERSION)
         return err_set(CTXMEM_EINVAL, "store: options version %u, this library knows %u",
                        o->version, CTXMEM_OPTIONS_VERSION);
-    if (o->flags &
-        ~(unsigned)(CTXMEM_OPEN_READONLY | CTXMEM_OPEN_NOCREATE | CTXMEM_OPEN_REEMBED |
-                    CTXMEM_OPEN_NOSYNC))
+    if (o->flags & ~(unsigned)(CTXMEM_OPEN_READONLY | CTXMEM_OPEN_NOCREATE | CTXMEM_OPEN_REEMBED |
+                               CTXMEM_OPEN_NOSYNC))
         return err_set(CTXMEM_EINVAL, "store: unknown open flags 0x%x", o->flags);
     if (o->map_size && o->map_size_max && o->map_size > o->map_size_max)
-        return err_set(CTXMEM_EINVAL, "store: map_size %zu exceeds map_size_max %zu",
-                       o->map_size, o->map_size_max);
+        return err_set(CTXMEM_EINVAL, "store: map_size %zu exceeds map_size_max %zu", o->map_size,
+                       o->map_size_max);
     if (o->max_segment_bytes > UINT32_MAX)
         return err_set(CTXMEM_EINVAL, "store: max_segment_bytes %zu exceeds 4 GiB",
                        o->max_segment_bytes);
@@ -78,8 +76,10 @@ static int open_env(ctxmem_store *s)
 
     rc = mdb_env_open(s->env, s->dir, env_flags, 0600);
     if (rc == EACCES || rc == EROFS)
-        return err_set(CTXMEM_EREADONLY, "store: '%s' is not writable (%s); open it with "
-                       "CTXMEM_OPEN_READONLY to read", s->dir, mdb_strerror(rc));
+        return err_set(CTXMEM_EREADONLY,
+                       "store: '%s' is not writable (%s); open it with "
+                       "CTXMEM_OPEN_READONLY to read",
+                       s->dir, mdb_strerror(rc));
     if (rc == ENOENT && (s->flags & CTXMEM_OPEN_READONLY))
         return err_set(CTXMEM_ENOTFOUND, "store: no store at '%s'", s->dir);
     if (rc != 0)
@@ -138,8 +138,10 @@ static int check_format(ctxmem_store *s, MDB_txn *txn)
                        v.mv_size);
     format = store_get_be32(v.mv_data);
     if (format > CTXMEM_STORE_FORMAT)
-        return err_set(CTXMEM_EVERSION, "store: '%s' has format %u; this library (%s) reads up "
-                       "to %u", s->dir, format, CTXMEM_VERSION_STRING, CTXMEM_STORE_FORMAT);
+        return err_set(CTXMEM_EVERSION,
+                       "store: '%s' has format %u; this library (%s) reads up "
+                       "to %u",
+                       s->dir, format, CTXMEM_VERSION_STRING, CTXMEM_STORE_FORMAT);
     return CTXMEM_OK;
 }
 
@@ -196,6 +198,23 @@ static int load_tokenizer(ctxmem_store *s, const ctxmem_options *o, const char *
     return CTXMEM_OK;
 }
 
+/* The first transaction; another process may have grown the map since mdb_env_open. */
+static int begin_first(ctxmem_store *s, MDB_txn **txn)
+{
+    unsigned flags = (s->flags & CTXMEM_OPEN_READONLY) ? MDB_RDONLY : 0;
+    MDB_envinfo info;
+    int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+
+    for (int attempt = 0; rc == MDB_MAP_RESIZED && attempt < 3; attempt++) {
+        rc = mdb_env_set_mapsize(s->env, 0);
+        if (rc == 0 && mdb_env_info(s->env, &info) == 0)
+            s->map_size = info.me_mapsize;
+        if (rc == 0)
+            rc = mdb_txn_begin(s->env, NULL, flags, txn);
+    }
+    return rc;
+}
+
 /*
  * Open the databases, check or record the metadata and load the tokenizer,
  * all before the first commit: a new store whose tokenizer cannot be loaded
@@ -210,7 +229,7 @@ static int open_meta(ctxmem_store *s, const ctxmem_options *o, int *reembed)
     char tok_name[72];
     int rc, created = 0, mrc;
 
-    rc = mdb_txn_begin(s->env, NULL, (s->flags & CTXMEM_OPEN_READONLY) ? MDB_RDONLY : 0, &txn);
+    rc = begin_first(s, &txn);
     if (rc != 0)
         return store_lmdb_error(rc, "begin transaction");
     rc = open_dbs(s, txn, want, &created);
@@ -218,8 +237,8 @@ static int open_meta(ctxmem_store *s, const ctxmem_options *o, int *reembed)
         rc = stored_tokenizer(s, txn, tok_name, sizeof(tok_name));
     if (rc == CTXMEM_OK && !created && (o->tokenizer || o->tokenizer_handle) &&
         strcmp(want, tok_name) != 0)
-        rc = err_set(CTXMEM_EMISMATCH, "store: '%s' counts with tokenizer '%s', not '%s'",
-                     s->dir, tok_name, want);
+        rc = err_set(CTXMEM_EMISMATCH, "store: '%s' counts with tokenizer '%s', not '%s'", s->dir,
+                     tok_name, want);
     if (rc == CTXMEM_OK)
         rc = load_tokenizer(s, o, tok_name);
     if (rc == CTXMEM_OK)

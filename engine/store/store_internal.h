@@ -13,20 +13,20 @@
 
 /* Named databases of a store (see docs/FORMAT.md). */
 enum store_db {
-    DB_META,       /* string key -> value: format, tokenizer, counters */
-    DB_SEGMENTS,   /* u64 BE segment id -> segment record */
-    DB_SCOPES,     /* scope key (user NUL agent NUL session) -> u32 BE scope id */
-    DB_SCOPE_INFO, /* u32 BE scope id -> scope record */
-    DB_SEQUENCE,   /* u32 BE scope id + u64 BE seq -> u64 BE segment id */
-    DB_STATUS,     /* u64 BE segment id -> end time, successor (superseded segments only) */
-    DB_FACTS,      /* u32 BE scope id + fact key -> u64 BE current segment id */
-    DB_PAIRS,      /* u32 BE scope id + pair id -> u64 BE tool call id, u64 BE result id */
-    DB_DIGESTS,    /* u32 BE scope id + u64 BE digest -> u64 BE segment id (documents, notes) */
-    DB_PINS,       /* u32 BE scope id + pin name -> pin record (engine/tiers/pins.c) */
-    DB_TIERS,      /* u32 BE scope id -> tier state (engine/tiers/tiers.c) */
-    DB_SUMMARIES,  /* u32 BE scope id + u64 BE first seq -> summary record */
-    DB_VECTORS,    /* u32 BE scope id + u64 BE seq -> float[dim] (engine/index/vindex.c) */
-    DB_POSTINGS,   /* u32 BE scope id + u64 BE term hash -> dup postings (engine/index) */
+    DB_META,        /* string key -> value: format, tokenizer, counters */
+    DB_SEGMENTS,    /* u64 BE segment id -> segment record */
+    DB_SCOPES,      /* scope key (user NUL agent NUL session) -> u32 BE scope id */
+    DB_SCOPE_INFO,  /* u32 BE scope id -> scope record */
+    DB_SEQUENCE,    /* u32 BE scope id + u64 BE seq -> u64 BE segment id */
+    DB_STATUS,      /* u64 BE segment id -> end time, successor (superseded segments only) */
+    DB_FACTS,       /* u32 BE scope id + fact key -> u64 BE current segment id */
+    DB_PAIRS,       /* u32 BE scope id + pair id -> u64 BE tool call id, u64 BE result id */
+    DB_DIGESTS,     /* u32 BE scope id + u64 BE digest -> u64 BE segment id (documents, notes) */
+    DB_PINS,        /* u32 BE scope id + pin name -> pin record (engine/tiers/pins.c) */
+    DB_TIERS,       /* u32 BE scope id -> tier state (engine/tiers/tiers.c) */
+    DB_SUMMARIES,   /* u32 BE scope id + u64 BE first seq -> summary record */
+    DB_VECTORS,     /* u32 BE scope id + u64 BE seq -> float[dim] (engine/index/vindex.c) */
+    DB_POSTINGS,    /* u32 BE scope id + u64 BE term hash -> dup postings (engine/index) */
     DB_INDEX_STATE, /* u32 BE scope id -> per-scope index counters (engine/index) */
     DB_COUNT
 };

@@ -8,7 +8,6 @@
 #include "store_internal.h"
 #include "internal.h"
 
-
 /* The last LMDB code mapped on this thread, so store_write can tell a full map
  * (worth growing) from other size limits. */
 static _Thread_local int last_mdb_rc;
@@ -125,8 +124,10 @@ static int grow_map(ctxmem_store *s)
     int rc;
 
     if (s->map_size >= s->map_size_max)
-        return err_set(CTXMEM_EFULL, "store: map is full at its maximum of %zu bytes "
-                       "(raise ctxmem_options.map_size_max)", s->map_size_max);
+        return err_set(CTXMEM_EFULL,
+                       "store: map is full at its maximum of %zu bytes "
+                       "(raise ctxmem_options.map_size_max)",
+                       s->map_size_max);
     want = s->map_size * 2 > s->map_size_max ? s->map_size_max : s->map_size * 2;
 
     pthread_rwlock_wrlock(&s->resize_lock);

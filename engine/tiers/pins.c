@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PIN_NAME_MAX 64
-#define PIN_PRIORITY_MAX 1000
+#define PIN_NAME_MAX           64
+#define PIN_PRIORITY_MAX       1000
 #define PIN_DEFAULT_MAX_TOKENS 8192
-#define PIN_HEAD 16
+#define PIN_HEAD               16
 
 struct pin_write {
     const char *scope_key;
@@ -66,7 +66,8 @@ static int pin_write_txn(ctxmem_store *s, MDB_txn *txn, void *arg)
     if (rc != CTXMEM_OK)
         return rc;
     k = pin_key(kb, scope, w->name);
-    rc = w->record ? mdb_put(txn, s->dbi[DB_PINS], &k, &v, 0) : mdb_del(txn, s->dbi[DB_PINS], &k, NULL);
+    rc = w->record ? mdb_put(txn, s->dbi[DB_PINS], &k, &v, 0)
+                   : mdb_del(txn, s->dbi[DB_PINS], &k, NULL);
     if (rc == MDB_NOTFOUND)
         return err_set(CTXMEM_ENOTFOUND, "pin '%s': no such pin", w->name);
     return rc ? store_lmdb_error(rc, "write pin") : CTXMEM_OK;
@@ -80,8 +81,8 @@ static int count_pin(ctxmem_store *s, const char *name, const char *text, size_t
     if (ctxmem_tokenizer_count(s->tok, text ? text : "", len, tokens) != CTXMEM_OK)
         return err_wrap(ctxmem_error_last()->code, "pin '%s'", name);
     if (*tokens > max_tokens)
-        return err_set(CTXMEM_EFULL, "pin '%s': %zu tokens exceed its limit of %zu", name,
-                       *tokens, max_tokens);
+        return err_set(CTXMEM_EFULL, "pin '%s': %zu tokens exceed its limit of %zu", name, *tokens,
+                       max_tokens);
     return CTXMEM_OK;
 }
 

@@ -22,17 +22,17 @@ typedef struct unit {
 
 /* Words that state a requirement, decision or preference: kept before anything else. */
 static const char *const strong_words[] = {
-    "must",     "mustn't",   "never",    "always",    "required", "requires", "require",
-    "requirement", "need",   "needs",    "deadline",  "due",      "don't",    "dont",
-    "do not",   "should",    "shouldn't", "ensure",   "sure",     "prefer",   "prefers",
-    "allergic", "important", "remember", "decided",   "decision", "agreed",   "match",
-    "only",     "constraint", "cannot",  "can't",     "promise",  "rule",     "budget",
+    "must",        "mustn't",    "never",     "always",   "required", "requires", "require",
+    "requirement", "need",       "needs",     "deadline", "due",      "don't",    "dont",
+    "do not",      "should",     "shouldn't", "ensure",   "sure",     "prefer",   "prefers",
+    "allergic",    "important",  "remember",  "decided",  "decision", "agreed",   "match",
+    "only",        "constraint", "cannot",    "can't",    "promise",  "rule",     "budget",
 };
 
 static const char *const month_words[] = {
-    "january", "february", "march",   "april",  "may",      "june",     "july",
-    "august",  "september", "october", "november", "december", "monday", "tuesday",
-    "wednesday", "thursday", "friday", "saturday", "sunday", "tomorrow", "yesterday",
+    "january",   "february",  "march",   "april",    "may",      "june",     "july",
+    "august",    "september", "october", "november", "december", "monday",   "tuesday",
+    "wednesday", "thursday",  "friday",  "saturday", "sunday",   "tomorrow", "yesterday",
 };
 
 static int word_in(const char *w, size_t n, const char *const *list, size_t count)
@@ -192,8 +192,8 @@ static int cut_best(const ctxmem_tokenizer *tok, const char *text, const unit *u
     for (size_t i = 1; i < n; i++)
         if (u[i].score > u[best].score)
             best = i;
-    if (n && ctxmem_tokenizer_truncate(tok, text + u[best].start, u[best].len, max_tokens,
-                                       &cut) != CTXMEM_OK)
+    if (n && ctxmem_tokenizer_truncate(tok, text + u[best].start, u[best].len, max_tokens, &cut) !=
+                 CTXMEM_OK)
         return ctxmem_error_last()->code;
     *out = malloc(cut + 1);
     if (!*out)
@@ -279,8 +279,8 @@ static int call_summarizer(ctxmem_store *s, const char *text, size_t len, size_t
     if (!buf)
         return err_set(CTXMEM_ENOMEM, "summarize: out of memory");
     if (s->summarizer.summarize(s->summarizer.user, text, len, max_tokens, buf, cap, &n) != 0)
-        rc = err_set(CTXMEM_ECALLBACK, "summarize: summarizer '%s' failed",
-                     tier_summarizer_name(s));
+        rc =
+            err_set(CTXMEM_ECALLBACK, "summarize: summarizer '%s' failed", tier_summarizer_name(s));
     else if (n > cap)
         rc = err_set(CTXMEM_ECALLBACK, "summarize: '%s' wrote %zu bytes into %zu",
                      tier_summarizer_name(s), n, cap);

@@ -28,8 +28,8 @@ int tier_pins_load(ctxmem_store *s, MDB_txn *txn, const ctxmem_scope *scope, tie
 typedef struct tier_summary {
     uint64_t first_seq;
     uint64_t last_seq;
-    int64_t time;      /* time of the last turn covered */
-    char *text;        /* malloc'd */
+    int64_t time; /* time of the last turn covered */
+    char *text;   /* malloc'd */
     size_t text_len;
 } tier_summary;
 

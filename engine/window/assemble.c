@@ -16,11 +16,11 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_HOT_SHARE 0.25f
-#define DEFAULT_WARM_SHARE 0.10f
+#define DEFAULT_HOT_SHARE     0.25f
+#define DEFAULT_WARM_SHARE    0.10f
 #define DEFAULT_HOT_MIN_TURNS 2
-#define COLD_CANDIDATES 48
-#define MIN_CUT_TOKENS 24 /* a cut shorter than this is not worth sending */
+#define COLD_CANDIDATES       48
+#define MIN_CUT_TOKENS        24 /* a cut shorter than this is not worth sending */
 
 /* A segment copied out of the store, with its message cost. */
 typedef struct hot_seg {
@@ -37,8 +37,8 @@ typedef struct asm_ctx {
     ctxmem_budget b;
     ctxmem_chat_framing framing;
     ctxmem_window *w;
-    size_t left;         /* tokens still free */
-    size_t after_pins;   /* tokens free once the pins are placed */
+    size_t left;       /* tokens still free */
+    size_t after_pins; /* tokens free once the pins are placed */
     uint32_t scope_id;
     int scope_exists;
     tier_state st;
@@ -60,8 +60,7 @@ static int check_budget(const ctxmem_budget *b)
         return err_set(CTXMEM_EINVAL, "window: budget missing or of version %u (want %u)",
                        b ? b->version : 0, CTXMEM_BUDGET_VERSION);
     if (b->limit == 0 || b->limit > (1u << 30))
-        return err_set(CTXMEM_EINVAL, "window: budget limit %zu out of range (1..2^30)",
-                       b->limit);
+        return err_set(CTXMEM_EINVAL, "window: budget limit %zu out of range (1..2^30)", b->limit);
     if (b->reserve_output >= b->limit)
         return err_set(CTXMEM_EINVAL, "window: reserve_output %zu leaves nothing of limit %zu",
                        b->reserve_output, b->limit);
@@ -158,8 +157,10 @@ static int check_required_pins(asm_ctx *c, const tier_pin *pins, size_t n)
         need += t;
     }
     if (need > c->left)
-        return err_set(CTXMEM_EFULL, "window: priority-0 pinned blocks need %zu tokens but the "
-                       "budget leaves %zu: over by %zu", need, c->left, need - c->left);
+        return err_set(CTXMEM_EFULL,
+                       "window: priority-0 pinned blocks need %zu tokens but the "
+                       "budget leaves %zu: over by %zu",
+                       need, c->left, need - c->left);
     return CTXMEM_OK;
 }
 
@@ -220,8 +221,7 @@ static int mark_if_outdated(asm_ctx *c, hot_seg *h)
     memcpy(h->outdated, OUTDATED_MARK, mark);
     memcpy(h->outdated + mark, h->seg->text, h->seg->text_len + 1);
     h->outdated_len = mark + h->seg->text_len;
-    return message_tokens(c, h->seg->role, h->seg->name, h->outdated, h->outdated_len,
-                          &h->tokens);
+    return message_tokens(c, h->seg->role, h->seg->name, h->outdated, h->outdated_len, &h->tokens);
 }
 
 /* Copy the scope's segments from hot_from_seq on, with their message costs. */
@@ -322,8 +322,8 @@ static int summary_tokens(asm_ctx *c, const tier_summary *sum, size_t *n)
 /* Fold hot[0..k) into a new summary at the end of the warm tier. */
 static int summarize_span(asm_ctx *c, size_t k, size_t max_tokens)
 {
-    tier_summary sum = {c->hot[0].seg->seq, c->hot[k - 1].seg->seq, c->hot[k - 1].seg->time,
-                        NULL, 0};
+    tier_summary sum = {c->hot[0].seg->seq, c->hot[k - 1].seg->seq, c->hot[k - 1].seg->time, NULL,
+                        0};
     char *span = NULL, *line;
     size_t span_len = 0, line_len;
     tier_summary *grown;
@@ -346,8 +346,8 @@ static int summarize_span(asm_ctx *c, size_t k, size_t max_tokens)
     if (rc == CTXMEM_OK)
         rc = tier_summarize(c->s, span, span_len, max_tokens, &sum.text, &sum.text_len);
     free(span);
-    grown = rc == CTXMEM_OK ? realloc(c->st.summaries, (c->st.n_summaries + 1) * sizeof(*grown))
-                            : NULL;
+    grown =
+        rc == CTXMEM_OK ? realloc(c->st.summaries, (c->st.n_summaries + 1) * sizeof(*grown)) : NULL;
     if (rc == CTXMEM_OK && !grown)
         rc = err_set(CTXMEM_ENOMEM, "window: out of memory");
     if (rc != CTXMEM_OK) {
@@ -491,8 +491,8 @@ static int maintain(asm_ctx *c)
         c->w->report.demoted = k;
     }
     rc = compress_warm(c, warm_limit);
-    if (rc == CTXMEM_OK && (k > 0 || c->w->report.summaries_merged ||
-                            c->st.n_summaries != before_summaries))
+    if (rc == CTXMEM_OK &&
+        (k > 0 || c->w->report.summaries_merged || c->st.n_summaries != before_summaries))
         rc = persist_state(c);
     c->w->report.hot_from_seq = c->st.hot_from_seq;
     return rc;
@@ -544,7 +544,8 @@ static int select_hot(asm_ctx *c, unsigned char *keep, size_t *cut_len, size_t *
 
     for (size_t i = c->n_hot; rc == CTXMEM_OK && i-- > 0;) {
         const ctxmem_segment *seg = c->hot[i].seg;
-        if (!hot_partner_present(c, i) || (c->hot[i].successor && hot_has(c, c->hot[i].successor))) {
+        if (!hot_partner_present(c, i) ||
+            (c->hot[i].successor && hot_has(c, c->hot[i].successor))) {
             rc = win_add_drop(c->w, CTXMEM_TIER_HOT, seg->id, NULL, c->hot[i].tokens, 0,
                               c->hot[i].successor ? "superseded" : "unpaired");
             continue;
@@ -582,7 +583,8 @@ static int unpair_hot(asm_ctx *c, unsigned char *keep)
     for (size_t i = 0; rc == CTXMEM_OK && i < c->n_hot; i++) {
         const ctxmem_segment *seg = c->hot[i].seg;
         int partner_kept = 0;
-        if (!keep[i] || (seg->role != CTXMEM_ROLE_TOOL_CALL && seg->role != CTXMEM_ROLE_TOOL_RESULT))
+        if (!keep[i] ||
+            (seg->role != CTXMEM_ROLE_TOOL_CALL && seg->role != CTXMEM_ROLE_TOOL_RESULT))
             continue;
         for (size_t j = 0; j < c->n_hot; j++)
             partner_kept |= j != i && keep[j] && !strcmp(c->hot[j].seg->pair_id, seg->pair_id);
@@ -590,14 +592,12 @@ static int unpair_hot(asm_ctx *c, unsigned char *keep)
             continue;
         keep[i] = 0;
         c->left += c->hot[i].tokens;
-        rc = win_add_drop(c->w, CTXMEM_TIER_HOT, seg->id, NULL, c->hot[i].tokens, 0,
-                          "over_budget");
+        rc = win_add_drop(c->w, CTXMEM_TIER_HOT, seg->id, NULL, c->hot[i].tokens, 0, "over_budget");
     }
     return rc;
 }
 
-static int add_hot_items(asm_ctx *c, const unsigned char *keep, size_t cut_len,
-                         size_t cut_tokens)
+static int add_hot_items(asm_ctx *c, const unsigned char *keep, size_t cut_len, size_t cut_tokens)
 {
     int rc = CTXMEM_OK;
 
@@ -773,8 +773,8 @@ static void unpick_last(asm_ctx *c, cold_set *cs)
 }
 
 /* A retrieved tool half comes in with its partner, call first, or not at all. */
-static int pick_pair(asm_ctx *c, cold_set *cs, const ctxmem_segment *seg, float score,
-                     int *taken, const char **why)
+static int pick_pair(asm_ctx *c, cold_set *cs, const ctxmem_segment *seg, float score, int *taken,
+                     const char **why)
 {
     ctxmem_segment *partner = NULL;
     uint64_t call = 0, result = 0, other;
@@ -937,8 +937,10 @@ static int start(asm_ctx *c, ctxmem_store *store, const ctxmem_scope *scope,
     c->w->report.available = budget->limit - budget->reserve_output;
     c->w->report.reply_priming = c->framing.reply_priming;
     if (c->framing.reply_priming >= c->w->report.available)
-        return err_set(CTXMEM_EFULL, "window: budget of %zu leaves no room after %u tokens of "
-                       "reply priming", c->w->report.available, c->framing.reply_priming);
+        return err_set(CTXMEM_EFULL,
+                       "window: budget of %zu leaves no room after %u tokens of "
+                       "reply priming",
+                       c->w->report.available, c->framing.reply_priming);
     c->left = c->w->report.available - c->framing.reply_priming;
     c->w->report.tokens = c->framing.reply_priming;
     return CTXMEM_OK;

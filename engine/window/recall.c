@@ -10,7 +10,7 @@
 #include <string.h>
 
 #define RECALL_DEFAULT_K 8
-#define RECALL_MAX_K 50
+#define RECALL_MAX_K     50
 
 static const char recall_tool[] =
     "{\"type\":\"function\",\"function\":{\"name\":\"memory_search\","
@@ -28,16 +28,16 @@ const char *ctxmem_recall_tool_json(void)
     return recall_tool;
 }
 
-static int parse_arguments(const char *arguments, const char **query, size_t *query_len,
-                           size_t *k, json_t **root)
+static int parse_arguments(const char *arguments, const char **query, size_t *query_len, size_t *k,
+                           json_t **root)
 {
     json_error_t jerr;
     json_t *q, *kk;
 
     *root = json_loads(arguments, 0, &jerr);
     if (!*root)
-        return err_set(CTXMEM_EINVAL, "recall: arguments are not JSON: %s at offset %d",
-                       jerr.text, jerr.position);
+        return err_set(CTXMEM_EINVAL, "recall: arguments are not JSON: %s at offset %d", jerr.text,
+                       jerr.position);
     q = json_object_get(*root, "query");
     kk = json_object_get(*root, "k");
     if (!json_is_object(*root) || !json_is_string(q))
@@ -65,10 +65,10 @@ static int pack_results(ctxmem_store *store, const ctxmem_hit *hits, size_t n, s
         char *text;
         if (ctxmem_store_get(&seg, store, hits[i].id) != CTXMEM_OK)
             continue;
-        json_t *r = json_pack("{s:I,s:I,s:s,s:s,s:s%,s:f}", "id", (json_int_t)seg->id, "time",
-                              (json_int_t)seg->time, "role", ctxmem_role_name(seg->role), "name",
-                              seg->name, "text", seg->text, seg->text_len, "score",
-                              (double)hits[i].score);
+        json_t *r =
+            json_pack("{s:I,s:I,s:s,s:s,s:s%,s:f}", "id", (json_int_t)seg->id, "time",
+                      (json_int_t)seg->time, "role", ctxmem_role_name(seg->role), "name", seg->name,
+                      "text", seg->text, seg->text_len, "score", (double)hits[i].score);
         ctxmem_segment_free(seg);
         if (!r || json_array_append_new(results, r) != 0)
             return err_set(CTXMEM_ENOMEM, "recall: out of memory");

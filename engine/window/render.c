@@ -24,8 +24,8 @@ static json_t *tiers_json(const ctxmem_window_report *r)
 
     for (int i = 0; i < CTXMEM_TIER_COUNT; i++)
         json_object_set_new(t, ctxmem_tier_name(i),
-                            json_pack("{s:I,s:I}", "tokens", (json_int_t)r->tier_tokens[i],
-                                      "items", (json_int_t)r->tier_items[i]));
+                            json_pack("{s:I,s:I}", "tokens", (json_int_t)r->tier_tokens[i], "items",
+                                      (json_int_t)r->tier_items[i]));
     return t;
 }
 
@@ -35,7 +35,8 @@ static json_t *roles_json(const ctxmem_window_report *r)
 
     for (int i = 1; i < CTXMEM_ROLE_COUNT; i++)
         if (r->role_tokens[i])
-            json_object_set_new(t, ctxmem_role_name(i), json_integer((json_int_t)r->role_tokens[i]));
+            json_object_set_new(t, ctxmem_role_name(i),
+                                json_integer((json_int_t)r->role_tokens[i]));
     return t;
 }
 
@@ -59,9 +60,9 @@ static json_t *drop_json(const ctxmem_window_drop *d)
 
 static json_t *timing_json(const ctxmem_window_report *r)
 {
-    return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "total", r->us_total, "pinned",
-                     r->us_pinned, "maintain", r->us_maintain, "hot", r->us_hot, "warm",
-                     r->us_warm, "search", r->us_search, "cold", r->us_cold);
+    return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "total", r->us_total, "pinned", r->us_pinned,
+                     "maintain", r->us_maintain, "hot", r->us_hot, "warm", r->us_warm, "search",
+                     r->us_search, "cold", r->us_cold);
 }
 
 int ctxmem_window_report_json(const ctxmem_window *win, char **json)
@@ -80,17 +81,16 @@ int ctxmem_window_report_json(const ctxmem_window *win, char **json)
     for (size_t i = 0; i < win->n_drops; i++)
         json_array_append_new(drops, drop_json(&win->drops[i]));
     j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:s,s:b,s:s,s:o,s:o,s:o,s:o,s:I,s:I,s:I,s:I,s:o}",
-                  "gen_ai.usage.input_tokens", (json_int_t)r->tokens,
-                  "gen_ai.request.max_tokens", (json_int_t)r->reserve_output,
-                  "ctxmem.budget.limit", (json_int_t)r->limit,
-                  "ctxmem.budget.available", (json_int_t)r->available,
-                  "ctxmem.reply_priming", (json_int_t)r->reply_priming,
-                  "ctxmem.tokenizer", r->tokenizer, "ctxmem.tokenizer.exact", r->tokenizer_exact,
-                  "ctxmem.summarizer", r->summarizer, "tiers", tiers_json(r), "roles",
-                  roles_json(r), "items", items, "dropped", drops, "demoted",
-                  (json_int_t)r->demoted, "summaries_created", (json_int_t)r->summaries_created,
-                  "summaries_merged", (json_int_t)r->summaries_merged, "hot_from_seq",
-                  (json_int_t)r->hot_from_seq, "timing_us", timing_json(r));
+                  "gen_ai.usage.input_tokens", (json_int_t)r->tokens, "gen_ai.request.max_tokens",
+                  (json_int_t)r->reserve_output, "ctxmem.budget.limit", (json_int_t)r->limit,
+                  "ctxmem.budget.available", (json_int_t)r->available, "ctxmem.reply_priming",
+                  (json_int_t)r->reply_priming, "ctxmem.tokenizer", r->tokenizer,
+                  "ctxmem.tokenizer.exact", r->tokenizer_exact, "ctxmem.summarizer", r->summarizer,
+                  "tiers", tiers_json(r), "roles", roles_json(r), "items", items, "dropped", drops,
+                  "demoted", (json_int_t)r->demoted, "summaries_created",
+                  (json_int_t)r->summaries_created, "summaries_merged",
+                  (json_int_t)r->summaries_merged, "hot_from_seq", (json_int_t)r->hot_from_seq,
+                  "timing_us", timing_json(r));
     return dump(j, json);
 }
 
@@ -103,10 +103,9 @@ static json_t *message_json(const ctxmem_window_item *it)
                          "tool_calls", "id", it->pair_id, "type", "function", "function", "name",
                          it->name, "arguments", it->text, it->text_len);
     if (it->role == CTXMEM_ROLE_TOOL_RESULT)
-        return json_pack("{s:s,s:s,s:s%}", "role", "tool", "tool_call_id", it->pair_id,
-                         "content", it->text, it->text_len);
-    m = json_pack("{s:s,s:s%}", "role", win_chat_role(it->role), "content", it->text,
-                  it->text_len);
+        return json_pack("{s:s,s:s,s:s%}", "role", "tool", "tool_call_id", it->pair_id, "content",
+                         it->text, it->text_len);
+    m = json_pack("{s:s,s:s%}", "role", win_chat_role(it->role), "content", it->text, it->text_len);
     if (m && it->tier == CTXMEM_TIER_HOT && it->name[0])
         json_object_set_new(m, "name", json_string(it->name));
     return m;

@@ -65,8 +65,8 @@ int win_add_item(ctxmem_window *w, const ctxmem_window_item *item)
     *it = *item;
     it->text = dup_bytes(item->text ? item->text : "", item->text_len);
     it->name = dup_bytes(item->name ? item->name : "", item->name ? strlen(item->name) : 0);
-    it->pair_id = dup_bytes(item->pair_id ? item->pair_id : "",
-                            item->pair_id ? strlen(item->pair_id) : 0);
+    it->pair_id =
+        dup_bytes(item->pair_id ? item->pair_id : "", item->pair_id ? strlen(item->pair_id) : 0);
     if (!it->text || !it->name || !it->pair_id) {
         free((char *)it->text), free((char *)it->name), free((char *)it->pair_id);
         return err_set(CTXMEM_ENOMEM, "window: out of memory");

@@ -87,8 +87,12 @@ static void test_store_add_get_iterate_survive_reopen(void **state)
                                text_segment(CTXMEM_ROLE_ASSISTANT, "hi, how can I help?", 2000),
                                text_segment(CTXMEM_ROLE_USER, "bob's own line", 3000)};
     static const char nul_text[] = "a\0b";
-    ctxmem_segment_in with_nul = {.role = CTXMEM_ROLE_NOTE, .time = 4000, .text = nul_text,
-                                  .text_len = 3, .name = "memo", .meta_json = "{\"k\":1}",
+    ctxmem_segment_in with_nul = {.role = CTXMEM_ROLE_NOTE,
+                                  .time = 4000,
+                                  .text = nul_text,
+                                  .text_len = 3,
+                                  .name = "memo",
+                                  .meta_json = "{\"k\":1}",
                                   .flags = 7};
     uint64_t ids[3], id_nul, id_bob;
     ctxmem_segment *seg = NULL;

@@ -170,8 +170,9 @@ static void test_add_rejects_bad_segments_and_keeps_batch_atomic(void **state)
     ctxmem_segment_in batch[2] = {seg("fine"), seg("bad \xED\xA0\x80 surrogate")};
     ctxmem_segment_in in = seg("x");
 
-    expect_add_fails(f, &alice, batch, 2, CTXMEM_EINVAL, "segment 1: utf8: invalid UTF-8 at "
-                                                         "byte offset 4");
+    expect_add_fails(f, &alice, batch, 2, CTXMEM_EINVAL,
+                     "segment 1: utf8: invalid UTF-8 at "
+                     "byte offset 4");
     expect_add_fails(f, &alice, batch, 0, CTXMEM_EINVAL, NULL);
     expect_add_fails(f, &alice, NULL, 1, CTXMEM_EINVAL, NULL);
     in.role = 42;
@@ -272,13 +273,13 @@ static void test_utf8_check_names_offset_of_each_bad_form(void **state)
         const char *text;
         size_t len, offset;
     } cases[] = {
-        {"ab\x80", 3, 2},          /* lone continuation */
-        {"\xC0\xAF", 2, 0},        /* overlong '/' */
-        {"x\xE0\x80\xAF", 4, 1},   /* overlong 3-byte */
-        {"\xED\xA0\x80", 3, 0},    /* surrogate */
+        {"ab\x80", 3, 2},             /* lone continuation */
+        {"\xC0\xAF", 2, 0},           /* overlong '/' */
+        {"x\xE0\x80\xAF", 4, 1},      /* overlong 3-byte */
+        {"\xED\xA0\x80", 3, 0},       /* surrogate */
         {"ok\xF4\x90\x80\x80", 6, 2}, /* above U+10FFFF */
-        {"\xE2\x82", 2, 0},        /* truncated */
-        {"abc\xFF", 4, 3},         /* never valid */
+        {"\xE2\x82", 2, 0},           /* truncated */
+        {"abc\xFF", 4, 3},            /* never valid */
     };
     char needle[64];
 
@@ -314,8 +315,8 @@ int main(void)
         cmocka_unit_test(test_open_rejects_bad_arguments),
         cmocka_unit_test(test_open_with_unknown_tokenizer_creates_nothing),
         cmocka_unit_test_setup_teardown(test_add_rejects_bad_scopes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_add_rejects_bad_segments_and_keeps_batch_atomic,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_rejects_bad_segments_and_keeps_batch_atomic, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_add_rejects_oversized_text, setup, teardown),
         cmocka_unit_test(test_add_reports_failing_tokenizer_callback),
         cmocka_unit_test_setup_teardown(test_get_missing_and_corrupt_segments, setup, teardown),

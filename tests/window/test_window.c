@@ -35,9 +35,10 @@ static void filler(char *buf, size_t cap, unsigned i)
 {
     static const char *const words[] = {"garden", "weather", "coffee", "music", "walk",
                                         "book",   "movie",   "lunch",  "park",  "cat"};
-    snprintf(buf, cap, "we chatted about the %s and the %s, it was nice and a bit slow, "
-             "like the %s we talked about before.", words[i % 10], words[(i / 10) % 10],
-             words[(i * 7) % 10]);
+    snprintf(buf, cap,
+             "we chatted about the %s and the %s, it was nice and a bit slow, "
+             "like the %s we talked about before.",
+             words[i % 10], words[(i / 10) % 10], words[(i * 7) % 10]);
 }
 
 static void test_needle_constraint_survives_500_turns(void **state)
@@ -124,8 +125,9 @@ static void test_system_prompt_survives_budget_of_one_message(void **state)
     size_t need = 0;
 
     (void)state;
-    assert_ctxmem(ctxmem_pin_set(s, &alice, "system", CTXMEM_ROLE_SYSTEM, prompt, strlen(prompt),
-                                 0, 0), CTXMEM_OK);
+    assert_ctxmem(
+        ctxmem_pin_set(s, &alice, "system", CTXMEM_ROLE_SYSTEM, prompt, strlen(prompt), 0, 0),
+        CTXMEM_OK);
     for (unsigned t = 1; t <= 20; t++) {
         filler(text, sizeof(text), t);
         add_turn(s, &alice, CTXMEM_ROLE_USER, NULL, text, t, NULL);
@@ -300,8 +302,9 @@ static void test_recall_tool_answers_within_limit(void **state)
     }
     json_t *def = json_loads(ctxmem_recall_tool_json(), 0, &jerr);
     assert_non_null(def);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(def, "function"),
-                                                          "name")), "memory_search");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(def, "function"), "name")),
+        "memory_search");
     json_decref(def);
     assert_ctxmem(ctxmem_recall_answer(&result, s, &alice, "{\"query\":\"passport number\"}", 200),
                   CTXMEM_OK);

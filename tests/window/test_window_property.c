@@ -12,14 +12,14 @@
 #include <stdio.h>
 
 #define SESSIONS 1000
-#define STEPS 100
+#define STEPS    100
 #define MAX_PINS 4
 
 static const char *const vocabulary[] = {
-    "invoice", "letter",  "credit", "ship",   "port",   "quote",  "price", "pallet",
-    "must",    "always",  "never",  "the",    "a",      "and",    "to",    "of",
-    "Lisbon",  "Porto",   "Monday", "42",     "1,250",  "€300",   "hello", "thanks",
-    "日本",    "данные",  "مرحبا",  "🙂",     "well",   "maybe",  "yes",   "no"};
+    "invoice", "letter", "credit", "ship", "port",  "quote", "price", "pallet",
+    "must",    "always", "never",  "the",  "a",     "and",   "to",    "of",
+    "Lisbon",  "Porto",  "Monday", "42",   "1,250", "€300",  "hello", "thanks",
+    "日本",    "данные", "مرحبا",  "🙂", "well",  "maybe", "yes",   "no"};
 
 typedef struct pin_model {
     char name[16];
@@ -84,8 +84,9 @@ static void maybe_pin(ctxmem_store *s, const ctxmem_scope *scope, unsigned *st, 
     snprintf(p->name, sizeof(p->name), "pin%zu", *n_pins);
     p->text = random_text(st, 1 + rnd(st, 60));
     p->priority = rnd(st, 3);
-    assert_ctxmem(ctxmem_pin_set(s, scope, p->name, CTXMEM_ROLE_SYSTEM, p->text,
-                                 strlen(p->text), p->priority, 0), CTXMEM_OK);
+    assert_ctxmem(ctxmem_pin_set(s, scope, p->name, CTXMEM_ROLE_SYSTEM, p->text, strlen(p->text),
+                                 p->priority, 0),
+                  CTXMEM_OK);
 }
 
 /* Tokens the priority-0 pins need, counted here from the test's own copy of them. */
@@ -98,8 +99,8 @@ static size_t required_pin_tokens(const ctxmem_tokenizer *tok, const pin_model *
     for (size_t i = 0; i < n; i++) {
         if (pins[i].priority != 0)
             continue;
-        ctxmem_tokenizer_count_message(tok, &f, "system", NULL, pins[i].text,
-                                       strlen(pins[i].text), &t);
+        ctxmem_tokenizer_count_message(tok, &f, "system", NULL, pins[i].text, strlen(pins[i].text),
+                                       &t);
         need += t;
     }
     return need;

@@ -32,10 +32,10 @@ static inline size_t wc_count_message(const ctxmem_tokenizer *tok, json_t *m)
                       CTXMEM_OK);
         return n + call;
     }
-    assert_ctxmem(ctxmem_tokenizer_count_message(tok, &f, role, name ? json_string_value(name) : NULL,
-                                                 json_string_value(content),
-                                                 json_string_length(content), &n),
-                  CTXMEM_OK);
+    assert_ctxmem(
+        ctxmem_tokenizer_count_message(tok, &f, role, name ? json_string_value(name) : NULL,
+                                       json_string_value(content), json_string_length(content), &n),
+        CTXMEM_OK);
     return n;
 }
 
@@ -44,7 +44,8 @@ static inline size_t wc_count_message(const ctxmem_tokenizer *tok, json_t *m)
  * fits the budget, and that every tool call has its result and vice versa.
  * Returns the parsed messages (caller decrefs).
  */
-static inline json_t *wc_check(const ctxmem_window *w, const ctxmem_tokenizer *tok, size_t available)
+static inline json_t *wc_check(const ctxmem_window *w, const ctxmem_tokenizer *tok,
+                               size_t available)
 {
     const ctxmem_window_report *r = ctxmem_window_report_get(w);
     char *text = NULL;
@@ -58,7 +59,8 @@ static inline json_t *wc_check(const ctxmem_window *w, const ctxmem_tokenizer *t
     free(text);
     assert_non_null(msgs);
     assert_int_equal(json_array_size(msgs), ctxmem_window_count(w));
-    json_array_foreach(msgs, idx, m) {
+    json_array_foreach(msgs, idx, m)
+    {
         total += wc_count_message(tok, m);
         json_t *calls = json_object_get(m, "tool_calls");
         if (calls) {
