@@ -28,7 +28,10 @@ else
 fi
 
 locomo="$shared/data/locomo/locomo10.json"
-if [ -f "$locomo" ]; then
+scaled=$(python3 -c "import os; print(float(os.environ.get('CTXMEM_TEST_SCALE', '1')) < 1)")
+if [ "$scaled" = True ]; then
+    echo "skip locomo: CTXMEM_TEST_SCALE < 1 (sanitizer run)"
+elif [ -f "$locomo" ]; then
     start=$(date +%s)
     "$ctxmem" replay --format locomo "$locomo" --budget 2048 --json >"$tmp/locomo.json"
     took=$(($(date +%s) - start))
