@@ -229,29 +229,42 @@ int cmd_assemble(int argc, char **argv)
 
 /* ---- inspect and stats ---- */
 
+struct scope_list {
+    ctxmem_store *store;
+    json_t *arr; /* NULL: print a table */
+};
+
 static int print_scope(void *user, const ctxmem_scope_info *info)
 {
-    json_t *arr = user;
+    struct scope_list *l = user;
+    ctxmem_tier_info t;
+    uint64_t hot;
 
-    if (arr)
+    ctxmem_scope_tiers(l->store, &info->scope, &t);
+    hot = t.last_seq >= t.hot_from_seq ? t.last_seq - t.hot_from_seq + 1 : 0;
+    if (l->arr)
         json_array_append_new(
-            arr,
-            json_pack("{s:I,s:s,s:s,s:s,s:I,s:I}", "id", (json_int_t)info->id, "user",
-                      info->scope.user, "agent", info->scope.agent, "session", info->scope.session,
-                      "segments", (json_int_t)info->segments, "tokens", (json_int_t)info->tokens));
+            l->arr, json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:{s:I,s:I,s:I}}", "id",
+                              (json_int_t)info->id, "user", info->scope.user, "agent",
+                              info->scope.agent, "session", info->scope.session, "segments",
+                              (json_int_t)info->segments, "tokens", (json_int_t)info->tokens,
+                              "tiers", "hot_segments", (json_int_t)hot, "hot_from_seq",
+                              (json_int_t)t.hot_from_seq, "summaries", (json_int_t)t.summaries));
     else
-        printf("%6u  %-20s %-14s %-14s %9llu %10llu\n", info->id, info->scope.user,
+        printf("%6u  %-20s %-14s %-14s %9llu %10llu %6llu %9zu\n", info->id, info->scope.user,
                info->scope.agent, info->scope.session, (unsigned long long)info->segments,
-               (unsigned long long)info->tokens);
+               (unsigned long long)info->tokens, (unsigned long long)hot, t.summaries);
     return 0;
 }
 
 static json_t *info_json(const ctxmem_store_info *i)
 {
-    return json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:I}", "format", (json_int_t)i->format, "tokenizer",
-                     i->tokenizer, "segments", (json_int_t)i->segments, "scopes",
-                     (json_int_t)i->scopes, "tokens", (json_int_t)i->tokens, "map_size",
-                     (json_int_t)i->map_size, "used_bytes", (json_int_t)i->used_bytes);
+    return json_pack("{s:I,s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:I,s:I}", "format", (json_int_t)i->format,
+                     "tokenizer", i->tokenizer, "embedder", i->embedder, "embedder_dim",
+                     (json_int_t)i->embedder_dim, "language", i->language, "segments",
+                     (json_int_t)i->segments, "scopes", (json_int_t)i->scopes, "tokens",
+                     (json_int_t)i->tokens, "map_size", (json_int_t)i->map_size, "used_bytes",
+                     (json_int_t)i->used_bytes);
 }
 
 static int info_command(const char *name, int argc, char **argv, int list_scopes)
@@ -284,21 +297,22 @@ static int info_command(const char *name, int argc, char **argv, int list_scopes
     if (c.json) {
         j = info_json(&info);
         if (list_scopes) {
-            json_t *arr = json_array();
-            ctxmem_store_scopes(s, print_scope, arr);
-            json_object_set_new(j, "scopes", arr);
+            struct scope_list l = {s, json_array()};
+            ctxmem_store_scopes(s, print_scope, &l);
+            json_object_set_new(j, "scopes", l.arr);
         }
         cli_print_json(j);
     } else {
-        printf("format %u, tokenizer %s\n%llu segments, %llu tokens, %llu scopes\n"
-               "map %zu bytes, %zu in use\n",
-               info.format, info.tokenizer, (unsigned long long)info.segments,
-               (unsigned long long)info.tokens, (unsigned long long)info.scopes, info.map_size,
-               info.used_bytes);
+        printf("format %u, tokenizer %s, embedder %s (%zu dimensions), language %s\n"
+               "%llu segments, %llu tokens, %llu scopes\nmap %zu bytes, %zu in use\n",
+               info.format, info.tokenizer, info.embedder, info.embedder_dim, info.language,
+               (unsigned long long)info.segments, (unsigned long long)info.tokens,
+               (unsigned long long)info.scopes, info.map_size, info.used_bytes);
         if (list_scopes) {
-            printf("\n%6s  %-20s %-14s %-14s %9s %10s\n", "scope", "user", "agent", "session",
-                   "segments", "tokens");
-            ctxmem_store_scopes(s, print_scope, NULL);
+            struct scope_list l = {s, NULL};
+            printf("\n%6s  %-20s %-14s %-14s %9s %10s %6s %9s\n", "scope", "user", "agent",
+                   "session", "segments", "tokens", "hot", "summaries");
+            ctxmem_store_scopes(s, print_scope, &l);
         }
     }
     ctxmem_store_close(s);

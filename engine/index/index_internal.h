@@ -163,6 +163,10 @@ int index_open(ctxmem_store *s, MDB_txn *txn, const ctxmem_options *o, int creat
 int index_reembed(ctxmem_store *s);
 void index_close(ctxmem_store *s);
 
+/* The embedder's name and dimension and the language, for ctxmem_store_stat. */
+void index_describe(const ctxmem_store *s, const char **embedder, size_t *dim,
+                    const char **language);
+
 /* What ctxmem_store_add prepares outside the transaction for n segments. */
 typedef struct index_batch {
     size_t n;

@@ -352,3 +352,11 @@ int index_reembed(ctxmem_store *s)
     free(r);
     return rc == CTXMEM_OK ? rc : err_wrap(rc, "index: re-embed '%s'", s->dir);
 }
+
+void index_describe(const ctxmem_store *s, const char **embedder, size_t *dim,
+                    const char **language)
+{
+    *embedder = s->index ? s->index->emb_name : "";
+    *dim = s->index ? s->index->dim : 0;
+    *language = s->index ? s->index->language : "";
+}

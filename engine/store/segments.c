@@ -623,3 +623,12 @@ int ctxmem_store_scopes(ctxmem_store *store, ctxmem_scope_cb cb, void *user)
     store_read_end(store, txn);
     return rc;
 }
+
+uint64_t store_scope_last_seq(ctxmem_store *s, MDB_txn *txn, uint32_t scope)
+{
+    store_scope_rec rec;
+
+    if (scope_rec_read(s, txn, scope, &rec) != CTXMEM_OK)
+        return 0;
+    return rec.next_seq - 1;
+}

@@ -341,6 +341,7 @@ int ctxmem_store_stat(ctxmem_store *store, ctxmem_store_info *info)
         info->used_bytes = (env.me_last_pgno + 1) * (size_t)st.ms_psize;
     }
     info->tokenizer = ctxmem_tokenizer_name(store->tok);
+    index_describe(store, &info->embedder, &info->embedder_dim, &info->language);
     store_read_end(store, txn);
     return CTXMEM_OK;
 }

@@ -81,6 +81,9 @@ uint32_t store_get_be32(const unsigned char *p);
 /* Validate a scope and build its key; returns CTXMEM_OK or CTXMEM_EINVAL. */
 int store_scope_key(const ctxmem_scope *scope, char *key, size_t cap, size_t *len);
 
+/* The last sequence number used in a scope; 0 when none or unreadable. */
+uint64_t store_scope_last_seq(ctxmem_store *s, MDB_txn *txn, uint32_t scope);
+
 /* Find or create a scope inside a write transaction. */
 int store_scope_create(ctxmem_store *s, MDB_txn *txn, const char *key, size_t len, uint32_t *id);
 

@@ -176,3 +176,36 @@ int tier_state_write(ctxmem_store *s, uint32_t scope, const tier_state *st,
     *applied = 0;
     return store_write(s, state_write_txn, &w);
 }
+
+int ctxmem_scope_tiers(ctxmem_store *store, const ctxmem_scope *scope, ctxmem_tier_info *info)
+{
+    char key[STORE_SCOPE_KEY_MAX];
+    size_t len;
+    uint32_t id;
+    tier_state st;
+    MDB_txn *txn = NULL;
+    int rc;
+
+    if (!store || !info)
+        return err_set(CTXMEM_EINVAL, "tiers: NULL argument");
+    memset(info, 0, sizeof(*info));
+    info->hot_from_seq = 1;
+    rc = store_scope_key(scope, key, sizeof(key), &len);
+    if (rc == CTXMEM_OK)
+        rc = store_read_begin(store, &txn);
+    if (rc != CTXMEM_OK)
+        return rc;
+    rc = store_scope_lookup(store, txn, key, len, &id);
+    if (rc == CTXMEM_OK)
+        rc = tier_state_read(store, txn, id, &st);
+    if (rc == CTXMEM_OK) {
+        info->hot_from_seq = st.hot_from_seq;
+        info->summaries = st.n_summaries;
+        for (size_t i = 0; i < st.n_summaries; i++)
+            info->summary_bytes += st.summaries[i].text_len;
+        info->last_seq = store_scope_last_seq(store, txn, id);
+        tier_state_clear(&st);
+    }
+    store_read_end(store, txn);
+    return rc == CTXMEM_ENOTFOUND ? CTXMEM_OK : rc;
+}

@@ -191,6 +191,9 @@ typedef struct ctxmem_store_info {
     size_t map_size;        /**< current LMDB map size, bytes */
     size_t used_bytes;      /**< bytes of the map in use */
     const char *tokenizer;  /**< tokenizer name; valid while the store is open */
+    const char *embedder;   /**< embedder name; valid while the store is open */
+    size_t embedder_dim;    /**< its dimension */
+    const char *language;   /**< stemming language of the lexical index */
 } ctxmem_store_info;
 
 /**

@@ -109,6 +109,23 @@ CTXMEM_API int ctxmem_summarize_extractive(char **out, size_t *out_len,
                                            const ctxmem_tokenizer *tok, const char *text,
                                            size_t len, size_t max_tokens);
 
+/** The tier state of a scope (ctxmem_scope_tiers). */
+typedef struct ctxmem_tier_info {
+    uint64_t hot_from_seq;   /**< first sequence number of the hot tier (1: all hot) */
+    uint64_t last_seq;       /**< the scope's last sequence number; 0 when empty */
+    size_t summaries;        /**< summaries in the warm tier */
+    size_t summary_bytes;    /**< their total text length */
+} ctxmem_tier_info;
+
+/**
+ * Read the tier state of one exact scope in one snapshot.
+ * @return CTXMEM_OK (a scope without segments gives zeros and hot_from_seq 1);
+ *         CTXMEM_EINVAL for NULL arguments or a bad scope; CTXMEM_ECORRUPT;
+ *         CTXMEM_EIO; CTXMEM_ENOMEM.
+ */
+CTXMEM_API int ctxmem_scope_tiers(ctxmem_store *store, const ctxmem_scope *scope,
+                                  ctxmem_tier_info *info);
+
 /* ---- Budget and assembly ------------------------------------------------ */
 
 /** The budget of one window. Initialise with CTXMEM_BUDGET_INIT. */

@@ -83,6 +83,17 @@ static void test_summary_never_pushes_total_over_budget(void **state)
         ctxmem_window_free(w);
     }
     assert_true(summaries > 0); /* the warm tier was actually exercised */
+
+    /* The tier state says the same: older turns demoted, the last one still hot. */
+    ctxmem_tier_info t;
+    ctxmem_store_info info;
+    assert_ctxmem(ctxmem_scope_tiers(s, &alice, &t), CTXMEM_OK);
+    assert_int_equal(t.last_seq, 200);
+    assert_true(t.hot_from_seq > 1 && t.hot_from_seq <= 200);
+    assert_true(t.summaries >= 1);
+    assert_ctxmem(ctxmem_store_stat(s, &info), CTXMEM_OK);
+    assert_string_equal(info.embedder, "ctxmem-hash-v1");
+    assert_string_equal(info.language, "english");
     tu_store_free(s, dir);
 }
 
