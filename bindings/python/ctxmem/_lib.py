@@ -51,7 +51,8 @@ class Segment(Structure):
 class StoreInfo(Structure):
     _fields_ = [("format", c_uint32), ("segments", c_uint64), ("scopes", c_uint64),
                 ("tokens", c_uint64), ("map_size", c_size_t), ("used_bytes", c_size_t),
-                ("tokenizer", c_char_p)]
+                ("tokenizer", c_char_p), ("embedder", c_char_p), ("embedder_dim", c_size_t),
+                ("language", c_char_p)]
 
 
 EMBED_FN = ctypes.CFUNCTYPE(c_int, c_void_p, POINTER(c_void_p), POINTER(c_size_t), c_size_t,

@@ -341,12 +341,15 @@ class Store:
         return n.value
 
     def stat(self) -> Dict[str, Any]:
-        """Store statistics: format, segments, scopes, tokens, map_size, used_bytes, tokenizer."""
+        """Store statistics: format, segments, scopes, tokens, map_size, used_bytes,
+        tokenizer, embedder, embedder_dim, language."""
         info = _lib.StoreInfo()
         self._call(L.ctxmem_store_stat, self._h(), byref(info))
         return {"format": info.format, "segments": info.segments, "scopes": info.scopes,
                 "tokens": info.tokens, "map_size": info.map_size,
-                "used_bytes": info.used_bytes, "tokenizer": (info.tokenizer or b"").decode()}
+                "used_bytes": info.used_bytes, "tokenizer": (info.tokenizer or b"").decode(),
+                "embedder": (info.embedder or b"").decode(), "embedder_dim": info.embedder_dim,
+                "language": (info.language or b"").decode()}
 
     def get(self, segment_id: int) -> Dict[str, Any]:
         """One stored segment as a dict (id, seq, role, time, tokens, text, name, ...)."""

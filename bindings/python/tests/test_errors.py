@@ -43,7 +43,9 @@ def test_readonly_store_refuses_writes(store_path):
     with ctxmem.Store(store_path, readonly=True) as ro:
         with pytest.raises(ctxmem.ReadOnly):
             ro.session(user="u").add({"role": "user", "content": "again"})
-        assert ro.stat()["segments"] == 1
+        info = ro.stat()
+        assert info["segments"] == 1
+        assert (info["embedder"], info["embedder_dim"]) == ("ctxmem-hash-v1", 128)
 
 
 def test_other_tokenizer_raises_mismatch(store_path):
