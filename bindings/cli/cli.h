@@ -64,6 +64,14 @@ int cli_open(ctxmem_store **store, const char *dir, const cli_common *c, unsigne
 /* Parse a non-negative integer option; CLI_USAGE with a message when it is not one. */
 int cli_parse_size(const char *cmd, const char *what, const char *arg, size_t *out);
 
+/*
+ * Add every conversation of an OpenAI-format file, one transaction each. With
+ * fixed_scope the scope is used as given; otherwise a scope without a session
+ * gets session "conversation-N". *n counts the conversations added.
+ */
+int cli_import_openai(ctxmem_store *s, const cli_common *c, const char *path, int fixed_scope,
+                      size_t *n);
+
 /* Print JSON (indented) to stdout and release it. */
 void cli_print_json(json_t *j);
 

@@ -20,7 +20,8 @@ static void import_usage(FILE *f)
                "  --format F   openai or locomo\n" CLI_COMMON_HELP);
 }
 
-static int add_openai(ctxmem_store *s, const cli_common *c, const openai_conv *conv, size_t i)
+static int add_openai(ctxmem_store *s, const cli_common *c, const openai_conv *conv, size_t i,
+                      int fixed_scope)
 {
     ctxmem_segment_in *in = calloc(conv->n, sizeof(*in));
     char session[40];
@@ -30,13 +31,10 @@ static int add_openai(ctxmem_store *s, const cli_common *c, const openai_conv *c
     if (!in)
         return CTXMEM_ENOMEM;
     snprintf(session, sizeof(session), "conversation-%zu", i + 1);
-    if (!scope.session)
+    if (!scope.session && !fixed_scope)
         scope.session = session;
-    for (size_t m = 0; m < conv->n; m++) {
-        in[m].role = conv->msgs[m].role, in[m].name = conv->msgs[m].name;
-        in[m].text = conv->msgs[m].text, in[m].text_len = conv->msgs[m].text_len;
-        in[m].pair_id = conv->msgs[m].pair_id;
-    }
+    for (size_t m = 0; m < conv->n; m++)
+        import_openai_segment(&conv->msgs[m], &in[m]);
     rc = ctxmem_store_add(s, &scope, in, conv->n, NULL);
     if (rc != CTXMEM_OK)
         fprintf(stderr, "ctxmem: import: conversation %zu is not imported\n", i + 1);
@@ -44,7 +42,8 @@ static int add_openai(ctxmem_store *s, const cli_common *c, const openai_conv *c
     return rc;
 }
 
-static int import_openai(ctxmem_store *s, const cli_common *c, const char *path, size_t *n)
+int cli_import_openai(ctxmem_store *s, const cli_common *c, const char *path, int fixed_scope,
+                      size_t *n)
 {
     openai_set *set = NULL;
     char *text = NULL;
@@ -54,7 +53,7 @@ static int import_openai(ctxmem_store *s, const cli_common *c, const char *path,
     if (rc == CTXMEM_OK)
         rc = import_openai_parse(&set, text, len, path);
     for (size_t i = 0; rc == CTXMEM_OK && i < set->n_conv; i++) {
-        rc = add_openai(s, c, &set->conv[i], i);
+        rc = add_openai(s, c, &set->conv[i], i, fixed_scope);
         *n += rc == CTXMEM_OK;
     }
     import_openai_free(set);
@@ -128,7 +127,7 @@ int cmd_import(int argc, char **argv)
         return cli_usage("import", "expected DIR and FILE");
     if ((rc = cli_open(&s, argv[optind], &c, 0)) != CLI_OK)
         return rc;
-    rc = !strcmp(format, "openai") ? import_openai(s, &c, argv[optind + 1], &n)
+    rc = !strcmp(format, "openai") ? cli_import_openai(s, &c, argv[optind + 1], 0, &n)
                                    : import_locomo(s, argv[optind + 1], &n);
     ctxmem_store_close(s);
     if (rc != CTXMEM_OK) {

@@ -41,34 +41,16 @@ static void add_usage(FILE *f)
                "TEXT\n" CLI_COMMON_HELP);
 }
 
-/* Add every message of an OpenAI file as one batch per conversation. */
+/* Add every message of an OpenAI file to the scope, one batch per conversation. */
 static int add_file(ctxmem_store *s, const cli_common *c, const char *path)
 {
-    openai_set *set = NULL;
-    char *text = NULL;
-    size_t len = 0;
-    int rc = import_read_file(path, &text, &len);
+    size_t n = 0;
 
-    if (rc == CTXMEM_OK)
-        rc = import_openai_parse(&set, text, len, path);
-    for (size_t i = 0; rc == CTXMEM_OK && set && i < set->n_conv; i++) {
-        openai_conv *conv = &set->conv[i];
-        ctxmem_segment_in *in = calloc(conv->n, sizeof(*in));
-        if (!in)
-            break;
-        for (size_t m = 0; m < conv->n; m++) {
-            in[m].role = conv->msgs[m].role, in[m].name = conv->msgs[m].name;
-            in[m].text = conv->msgs[m].text, in[m].text_len = conv->msgs[m].text_len;
-            in[m].pair_id = conv->msgs[m].pair_id;
-        }
-        rc = ctxmem_store_add(s, &c->scope, in, conv->n, NULL);
-        if (rc == CTXMEM_OK && !c->json)
-            printf("added %zu segments\n", conv->n);
-        free(in);
-    }
-    import_openai_free(set);
-    free(text);
-    return rc == CTXMEM_OK ? CLI_OK : cli_fail("add");
+    if (cli_import_openai(s, c, path, 1, &n) != CTXMEM_OK)
+        return cli_fail("add");
+    if (!c->json)
+        printf("added %zu conversations\n", n);
+    return CLI_OK;
 }
 
 int cmd_add(int argc, char **argv)

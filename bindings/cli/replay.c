@@ -402,8 +402,7 @@ static int replay_openai_conv(replay_ctx *c, const openai_conv *conv, size_t ind
         ctxmem_segment_in in = {0};
         int before = (m->role == CTXMEM_ROLE_ASSISTANT || m->role == CTXMEM_ROLE_TOOL_CALL) &&
                      query && (i == 0 || conv->msgs[i - 1].role != CTXMEM_ROLE_TOOL_CALL);
-        in.role = m->role, in.name = m->name, in.text = m->text, in.text_len = m->text_len;
-        in.pair_id = m->pair_id;
+        import_openai_segment(m, &in);
         if (before) {
             /* The incoming message is the query; the window is logged, then the reply added. */
             ctxmem_window *w = NULL;

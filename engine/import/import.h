@@ -12,6 +12,7 @@
 #define CTXMEM_IMPORT_H
 
 #include "ctxmem/common.h"
+#include "ctxmem/store.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -116,6 +117,9 @@ typedef struct openai_set {
 int import_openai_parse(openai_set **out, const char *text, size_t len, const char *name);
 
 void import_openai_free(openai_set *set);
+
+/* Fill a segment to add from a message (pointers borrowed from the set). */
+void import_openai_segment(const openai_msg *m, ctxmem_segment_in *in);
 
 /* Read a whole file into a malloc'd NUL-terminated buffer; ENOTFOUND / EIO naming the path. */
 int import_read_file(const char *path, char **text, size_t *len);

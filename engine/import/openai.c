@@ -271,3 +271,13 @@ void import_openai_free(openai_set *set)
     json_decref(set->priv);
     free(set);
 }
+
+void import_openai_segment(const openai_msg *m, ctxmem_segment_in *in)
+{
+    memset(in, 0, sizeof(*in));
+    in->role = m->role;
+    in->name = m->name;
+    in->text = m->text;
+    in->text_len = m->text_len;
+    in->pair_id = m->pair_id;
+}
