@@ -59,7 +59,7 @@ int import_locomo_date(const char *s, int64_t *ms)
     for (int i = 0; i < 12; i++)
         if (!strcasecmp(month, months[i]))
             m = i + 1;
-    if (m < 0 || h < 1 || h > 12 || mi < 0 || mi > 59 || d < 1 || d > 31 ||
+    if (m < 0 || h < 1 || h > 12 || mi < 0 || mi > 59 || d < 1 || d > 31 || y < 1 || y > 9999 ||
         (strcasecmp(ampm, "am") && strcasecmp(ampm, "pm")))
         return err_set(CTXMEM_EINVAL, "locomo: date '%s' is out of range", s);
     h = h % 12 + (strcasecmp(ampm, "pm") == 0 ? 12 : 0);
