@@ -64,5 +64,35 @@ expect_fail "LoCoMo missing text" locomo "$tmp/locomo-missing.json" "text" 2
 expect_fail "LoCoMo empty file" locomo "$tmp/locomo-empty.json" "locomo" 2
 expect_fail "missing file" openai "$tmp/nope.json" "nope.json" 2
 
+printf '%s\n' '{"role":"user","content":"one"}' '{"role":"assistant","content":"two"' >"$tmp/bad.jsonl"
+expect_fail "JSONL bad second line" openai "$tmp/bad.jsonl" "bad.jsonl:2:" 2
+
+# Other subcommands on bad input: a clear message, exit status 1 or 2, nothing created.
+# expect_cmd NAME WANT_STATUS NEEDLE COMMAND...
+expect_cmd() {
+    local name=$1 want=$2 needle=$3 out rc
+    shift 3
+    cases=$((cases + 1))
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -ne "$want" ] || ! grep -qF -- "$needle" <<<"$out"; then
+        echo "FAIL $name: exit $rc (want $want), output: $out"
+        failures=$((failures + 1))
+    else
+        echo "ok   $name: $(tail -n 1 <<<"$out")"
+    fi
+}
+expect_cmd "replay missing file" 1 "nope.json" "$ctxmem" replay --format openai "$tmp/nope.json" --budget 100
+expect_cmd "replay unknown format" 2 "--format" "$ctxmem" replay --format xml "$tmp/two.jsonl" --budget 100
+expect_cmd "replay without budget" 2 "--budget" "$ctxmem" replay --format openai "$tmp/two.jsonl"
+expect_cmd "replay reserve over budget" 2 "--reserve" "$ctxmem" replay --format openai "$tmp/two.jsonl" --budget 10 --reserve 10
+expect_cmd "replay bad share" 2 "share" "$ctxmem" replay --format openai "$tmp/two.jsonl" --budget 100 --hot-share 2
+expect_cmd "replay malformed input" 1 "truncated.json:1:" "$ctxmem" replay --format openai "$tmp/truncated.json" --budget 100
+expect_cmd "inspect no store" 1 "no store" "$ctxmem" inspect "$tmp/none"
+cases=$((cases + 1))
+if [ -e "$tmp/none" ]; then echo "FAIL inspect created a directory"; failures=$((failures + 1)); else echo "ok   inspect created nothing"; fi
+expect_cmd "stats no store" 1 "no store" "$ctxmem" stats --json "$tmp/none"
+expect_cmd "assemble negative budget" 2 "--budget" "$ctxmem" assemble "$tmp/store" --budget -5
+
 echo "$((cases - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]
