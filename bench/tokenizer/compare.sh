@@ -6,7 +6,8 @@
 #   BUILD_DIR holds bench/tokenizer/bench_tokenizer and the rank tables in
 #   share/ctxmem/tokenizers (scripts/fetch-tokenizers). The npm package is
 #   installed into BUILD_DIR/_deps/tiktoken-npm when missing. Single-threaded;
-#   takes about a minute.
+#   takes about a minute. After the table, one "RESULT {json}" line per row
+#   (read by bench/run).
 set -euo pipefail
 
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [RUNS]" >&2; exit 2; }
@@ -36,6 +37,7 @@ const find = (impl, enc, op, ch) => rows.find((r) => r.impl === impl && r.encodi
 console.log('\n| encoding | chunking | ctxmem count MB/s | ctxmem encode MB/s | tiktoken-wasm ' +
     'MB/s | ratio (count) | ratio (encode) | ctxmem tokens/s | tokens equal |');
 console.log('|---|---|---|---|---|---|---|---|---|');
+const results = [];
 for (const enc of ['cl100k_base', 'o200k_base']) {
     for (const ch of ['4KB', 'buffer']) {
         const c = find('ctxmem', enc, 'count', ch), e = find('ctxmem', enc, 'encode', ch);
@@ -44,11 +46,21 @@ for (const enc of ['cl100k_base', 'o200k_base']) {
             `${w.mb_per_s.toFixed(1)} | ${(c.mb_per_s / w.mb_per_s).toFixed(1)}x | ` +
             `${(e.mb_per_s / w.mb_per_s).toFixed(1)}x | ${c.tokens_per_s} | ` +
             `${c.tokens === w.tokens ? 'yes' : `NO (${c.tokens} vs ${w.tokens})`} |`);
+        results.push({bench: 'tokenizer', encoding: enc, chunking: ch,
+            ctxmem_count_mb_s: c.mb_per_s, ctxmem_encode_mb_s: e.mb_per_s,
+            wasm_mb_s: w.mb_per_s, ratio_count: c.mb_per_s / w.mb_per_s,
+            ratio_encode: e.mb_per_s / w.mb_per_s, ctxmem_tokens_per_s: c.tokens_per_s,
+            tokens_equal: c.tokens === w.tokens});
     }
 }
 for (const enc of ['o200k_base', 'cl100k_base']) {
     const l = find('ctxmem', enc, 'load'), w = find('tiktoken-wasm', enc, 'load');
     console.log(`\n${enc} load: ctxmem ${l.ms} ms, RSS +${l.rss_mib} MiB; ` +
         `tiktoken-wasm get_encoding ${w.ms} ms`);
+    results.push({bench: 'tokenizer_load', encoding: enc, ctxmem_ms: l.ms,
+        ctxmem_rss_mib: l.rss_mib, wasm_ms: w.ms});
 }
+// Machine-readable lines for bench/run.
+console.log('');
+for (const r of results) console.log('RESULT ' + JSON.stringify(r));
 JS
