@@ -242,6 +242,22 @@ int facts_on_add(ctxmem_store *s, MDB_txn *txn, uint32_t scope, uint64_t id,
     return rc;
 }
 
+int facts_status_read(ctxmem_store *s, MDB_txn *txn, uint64_t id, ctxmem_segment_status *status)
+{
+    unsigned char kb[8];
+    MDB_val k = {8, kb}, v;
+    int rc;
+
+    memset(status, 0, sizeof(*status));
+    store_put_be64(kb, id);
+    rc = mdb_get(txn, s->dbi[DB_STATUS], &k, &v);
+    if (rc == 0 && v.mv_size == 16) {
+        status->end_time = (int64_t)store_get_be64(v.mv_data);
+        status->successor = store_get_be64((unsigned char *)v.mv_data + 8);
+    }
+    return rc && rc != MDB_NOTFOUND ? store_lmdb_error(rc, "read status") : CTXMEM_OK;
+}
+
 int ctxmem_store_status(ctxmem_store *store, uint64_t id, ctxmem_segment_status *status)
 {
     unsigned char kb[8];
@@ -257,14 +273,14 @@ int ctxmem_store_status(ctxmem_store *store, uint64_t id, ctxmem_segment_status 
         return rc;
     store_put_be64(kb, id);
     rc = mdb_get(txn, store->dbi[DB_SEGMENTS], &k, &v);
-    if (rc == 0 && mdb_get(txn, store->dbi[DB_STATUS], &k, &v) == 0 && v.mv_size == 16) {
-        status->end_time = (int64_t)store_get_be64(v.mv_data);
-        status->successor = store_get_be64((unsigned char *)v.mv_data + 8);
-    }
-    store_read_end(store, txn);
     if (rc == MDB_NOTFOUND)
-        return err_set(CTXMEM_ENOTFOUND, "store: no segment %llu", (unsigned long long)id);
-    return rc ? store_lmdb_error(rc, "read status") : CTXMEM_OK;
+        rc = err_set(CTXMEM_ENOTFOUND, "store: no segment %llu", (unsigned long long)id);
+    else if (rc != 0)
+        rc = store_lmdb_error(rc, "read status");
+    else
+        rc = facts_status_read(store, txn, id, status);
+    store_read_end(store, txn);
+    return rc;
 }
 
 int facts_pair_lookup(ctxmem_store *s, uint32_t scope, const char *pair_id, uint64_t *call,

@@ -397,7 +397,7 @@ done:
     return rc;
 }
 
-static int read_segment(ctxmem_store *s, MDB_txn *txn, uint64_t id, ctxmem_segment *seg)
+int store_segment_read(ctxmem_store *s, MDB_txn *txn, uint64_t id, ctxmem_segment *seg)
 {
     unsigned char kb[8];
     MDB_val k = {8, kb}, v;
@@ -449,7 +449,7 @@ int ctxmem_store_get(ctxmem_segment **out, ctxmem_store *store, uint64_t id)
     rc = store_read_begin(store, &txn);
     if (rc != CTXMEM_OK)
         return rc;
-    rc = read_segment(store, txn, id, &seg);
+    rc = store_segment_read(store, txn, id, &seg);
     store_put_be64(kb, id);
     if (rc == CTXMEM_OK && mdb_get(txn, store->dbi[DB_SEGMENTS], &k, &v) == 0)
         rc = copy_segment(&seg, &v, out);
@@ -562,7 +562,7 @@ int ctxmem_iter_next(ctxmem_iter *it, const ctxmem_segment **seg)
         return store_lmdb_error(rc, "iterate");
     if (v.mv_size != 8)
         return err_set(CTXMEM_ECORRUPT, "store: sequence entry of %zu bytes", v.mv_size);
-    rc = read_segment(it->store, it->txn, store_get_be64(v.mv_data), &it->current);
+    rc = store_segment_read(it->store, it->txn, store_get_be64(v.mv_data), &it->current);
     if (rc == CTXMEM_OK)
         *seg = &it->current;
     return rc;
@@ -631,4 +631,56 @@ uint64_t store_scope_last_seq(ctxmem_store *s, MDB_txn *txn, uint32_t scope)
     if (scope_rec_read(s, txn, scope, &rec) != CTXMEM_OK)
         return 0;
     return rec.next_seq - 1;
+}
+
+int store_segment_at(ctxmem_store *s, MDB_txn *txn, uint32_t scope, uint64_t seq,
+                     ctxmem_segment *seg)
+{
+    unsigned char kb[12];
+    MDB_val k = {12, kb}, v;
+    int rc;
+
+    store_put_be32(kb, scope);
+    store_put_be64(kb + 4, seq);
+    rc = mdb_get(txn, s->dbi[DB_SEQUENCE], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return err_set(CTXMEM_ENOTFOUND, "store: scope %u has no sequence number %llu", scope,
+                       (unsigned long long)seq);
+    if (rc != 0)
+        return store_lmdb_error(rc, "read sequence");
+    if (v.mv_size != 8)
+        return err_set(CTXMEM_ECORRUPT, "store: sequence entry of %zu bytes", v.mv_size);
+    return store_segment_read(s, txn, store_get_be64(v.mv_data), seg);
+}
+
+static char *dup_part(char **p, const char *src, size_t n)
+{
+    char *out = *p;
+
+    memcpy(out, src, n);
+    out[n] = '\0';
+    *p += n + 1;
+    return out;
+}
+
+ctxmem_segment *store_segment_dup(const ctxmem_segment *src)
+{
+    size_t nn = strlen(src->name), mn = strlen(src->meta_json), pn = strlen(src->pair_id);
+    size_t kn = strlen(src->key);
+    ctxmem_segment *seg = malloc(sizeof(*seg) + src->text_len + nn + mn + pn + kn + 5);
+    char *p;
+
+    if (!seg) {
+        err_set(CTXMEM_ENOMEM, "store: out of memory copying segment %llu",
+                (unsigned long long)src->id);
+        return NULL;
+    }
+    *seg = *src;
+    p = (char *)(seg + 1);
+    seg->text = dup_part(&p, src->text, src->text_len);
+    seg->name = dup_part(&p, src->name, nn);
+    seg->meta_json = dup_part(&p, src->meta_json, mn);
+    seg->pair_id = dup_part(&p, src->pair_id, pn);
+    seg->key = dup_part(&p, src->key, kn);
+    return seg;
 }

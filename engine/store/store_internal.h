@@ -99,6 +99,19 @@ int facts_check(ctxmem_store *s, MDB_txn *txn, uint32_t scope, const ctxmem_segm
 int facts_on_add(ctxmem_store *s, MDB_txn *txn, uint32_t scope, uint64_t id,
                  const ctxmem_segment_in *in, int64_t time);
 
+/* A segment's status inside a transaction (zeros while current). */
+int facts_status_read(ctxmem_store *s, MDB_txn *txn, uint64_t id, ctxmem_segment_status *status);
+
+/* Read a segment inside a transaction; its strings point into the map until the txn ends. */
+int store_segment_read(ctxmem_store *s, MDB_txn *txn, uint64_t id, ctxmem_segment *seg);
+
+/* The same, by the segment's place in its scope. */
+int store_segment_at(ctxmem_store *s, MDB_txn *txn, uint32_t scope, uint64_t seq,
+                     ctxmem_segment *seg);
+
+/* A copy that owns its strings, freed with ctxmem_segment_free; NULL on ENOMEM. */
+ctxmem_segment *store_segment_dup(const ctxmem_segment *src);
+
 /* The tool call and result ids of a pair; 0 for a half that does not exist. */
 int facts_pair_lookup(ctxmem_store *s, uint32_t scope, const char *pair_id, uint64_t *call,
                       uint64_t *result);

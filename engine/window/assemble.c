@@ -20,7 +20,8 @@
 #define DEFAULT_WARM_SHARE    0.10f
 #define DEFAULT_HOT_MIN_TURNS 2
 #define COLD_CANDIDATES       48
-#define MIN_CUT_TOKENS        24 /* a cut shorter than this is not worth sending */
+#define MIN_CUT_TOKENS        24   /* a cut shorter than this is not worth sending */
+#define HOT_LOAD_MAX          1024 /* the hot tier never holds more turns than this */
 
 /* A segment copied out of the store, with its message cost. */
 typedef struct hot_seg {
@@ -44,6 +45,7 @@ typedef struct asm_ctx {
     tier_state st;
     hot_seg *hot;
     size_t n_hot;
+    uint64_t skipped; /* turns demoted without a summary (beyond HOT_LOAD_MAX) */
 } asm_ctx;
 
 static double now_us(void)
@@ -206,11 +208,11 @@ static void free_hot(asm_ctx *c, size_t from, size_t to)
 #define OUTDATED_MARK "(outdated) "
 
 /* A superseded hot segment is shown marked, and costs what the marked text costs. */
-static int mark_if_outdated(asm_ctx *c, hot_seg *h)
+static int mark_if_outdated(asm_ctx *c, MDB_txn *txn, hot_seg *h)
 {
     ctxmem_segment_status st;
     size_t mark = strlen(OUTDATED_MARK);
-    int rc = ctxmem_store_status(c->s, h->seg->id, &st);
+    int rc = facts_status_read(c->s, txn, h->seg->id, &st);
 
     if (rc != CTXMEM_OK || !st.end_time || is_tool_role(h->seg->role))
         return rc;
@@ -224,41 +226,52 @@ static int mark_if_outdated(asm_ctx *c, hot_seg *h)
     return message_tokens(c, h->seg->role, h->seg->name, h->outdated, h->outdated_len, &h->tokens);
 }
 
-/* Copy the scope's segments from hot_from_seq on, with their message costs. */
+/* Copy one hot segment out of the read transaction, with its message cost. */
+static int load_one(asm_ctx *c, MDB_txn *txn, uint64_t seq, hot_seg *h)
+{
+    ctxmem_segment seg;
+    int rc = store_segment_at(c->s, txn, c->scope_id, seq, &seg);
+
+    if (rc == CTXMEM_OK && !(h->seg = store_segment_dup(&seg)))
+        rc = CTXMEM_ENOMEM;
+    /* The content is counted apart from the framing: add the stored count of the text. */
+    if (rc == CTXMEM_OK)
+        rc = message_tokens(c, seg.role, seg.name, "", 0, &h->tokens);
+    h->tokens += seg.tokens;
+    if (rc == CTXMEM_OK)
+        rc = mark_if_outdated(c, txn, h);
+    return rc;
+}
+
+/*
+ * Copy the scope's segments from hot_from_seq on, in one read transaction.
+ * At most HOT_LOAD_MAX of the latest are read: after a bulk load without any
+ * assembly, the older ones leave the hot tier straight for the cold tier
+ * (where they are indexed) instead of being read and summarized.
+ */
 static int load_hot(asm_ctx *c)
 {
-    ctxmem_iter *it = NULL;
-    const ctxmem_segment *seg;
-    size_t cap = 0, n_ids = 0;
-    uint64_t *ids = NULL;
-    int rc = ctxmem_iter_new(&it, c->s, c->scope, c->st.hot_from_seq);
+    MDB_txn *txn = NULL;
+    uint64_t last, from;
+    int rc = store_read_begin(c->s, &txn);
 
-    while (rc == CTXMEM_OK && (rc = ctxmem_iter_next(it, &seg)) == CTXMEM_OK) {
-        if (n_ids == cap) {
-            uint64_t *n = realloc(ids, (cap = cap ? cap * 2 : 64) * sizeof(*n));
-            if (!n) {
-                rc = err_set(CTXMEM_ENOMEM, "window: out of memory");
-                break;
-            }
-            ids = n;
-        }
-        ids[n_ids++] = seg->id;
+    if (rc != CTXMEM_OK)
+        return rc;
+    last = store_scope_last_seq(c->s, txn, c->scope_id);
+    from = c->st.hot_from_seq;
+    if (last >= HOT_LOAD_MAX && last - HOT_LOAD_MAX + 1 > from) {
+        c->skipped = last - HOT_LOAD_MAX + 1 - from;
+        from = c->st.hot_from_seq = last - HOT_LOAD_MAX + 1;
     }
-    ctxmem_iter_free(it);
-    rc = rc == CTXMEM_ENOTFOUND ? CTXMEM_OK : rc;
-    c->hot = rc == CTXMEM_OK && n_ids ? calloc(n_ids, sizeof(*c->hot)) : NULL;
-    if (rc == CTXMEM_OK && n_ids && !c->hot)
-        rc = err_set(CTXMEM_ENOMEM, "window: out of memory");
-    for (size_t i = 0; rc == CTXMEM_OK && i < n_ids; i++) {
-        rc = ctxmem_store_get(&c->hot[i].seg, c->s, ids[i]);
-        if (rc == CTXMEM_OK)
-            rc = message_tokens(c, c->hot[i].seg->role, c->hot[i].seg->name, c->hot[i].seg->text,
-                                c->hot[i].seg->text_len, &c->hot[i].tokens);
-        if (rc == CTXMEM_OK)
-            rc = mark_if_outdated(c, &c->hot[i]);
-        c->n_hot += c->hot[i].seg != NULL;
+    if (last >= from) {
+        c->hot = calloc(last - from + 1, sizeof(*c->hot));
+        rc = c->hot ? CTXMEM_OK : err_set(CTXMEM_ENOMEM, "window: out of memory");
     }
-    free(ids);
+    for (uint64_t seq = from; rc == CTXMEM_OK && seq <= last; seq++) {
+        rc = load_one(c, txn, seq, &c->hot[c->n_hot]);
+        c->n_hot += c->hot[c->n_hot].seg != NULL;
+    }
+    store_read_end(c->s, txn);
     return rc;
 }
 
@@ -491,9 +504,10 @@ static int maintain(asm_ctx *c)
         c->w->report.demoted = k;
     }
     rc = compress_warm(c, warm_limit);
-    if (rc == CTXMEM_OK &&
-        (k > 0 || c->w->report.summaries_merged || c->st.n_summaries != before_summaries))
+    if (rc == CTXMEM_OK && (k > 0 || c->skipped || c->w->report.summaries_merged ||
+                            c->st.n_summaries != before_summaries))
         rc = persist_state(c);
+    c->w->report.demoted += c->skipped;
     c->w->report.hot_from_seq = c->st.hot_from_seq;
     return rc;
 }
@@ -662,6 +676,7 @@ typedef struct cold_pick {
     char *pair_id;
     char *text; /* rendered */
     size_t len;
+    size_t prefix_len; /* the time-and-speaker line before the segment's text */
     size_t tokens;
     float score;
     unsigned flags;
@@ -706,47 +721,73 @@ static void free_pick(cold_pick *p)
 }
 
 /*
- * How a cold segment is sent: out of sequence, so with its time and speaker
- * ("(outdated) [2023-05-08 13:56] Caroline: ..."); tool halves stay raw so
- * that they remain valid tool messages.
+ * How a cold segment is sent: out of sequence, so after a line with its time
+ * and speaker ("(outdated) [2023-05-08 13:56] Caroline:\n..."); tool halves
+ * stay raw so that they remain valid tool messages.
  */
 static int render_pick(const ctxmem_segment *seg, unsigned flags, cold_pick *p)
 {
-    size_t len = 0;
-    char *line = is_tool(seg->role) ? NULL : render_line(seg, &len);
-    const char *mark = flags & CTXMEM_ITEM_OUTDATED ? "(outdated) " : "";
+    char when[32], head[256];
+    const char *who = seg->name[0] ? seg->name : ctxmem_role_name(seg->role);
+    int n = 0;
 
-    if (is_tool(seg->role))
-        line = malloc(1), len = 0;
-    p->text = line ? malloc(strlen(mark) + (is_tool(seg->role) ? seg->text_len : len) + 1) : NULL;
+    if (!is_tool(seg->role)) {
+        format_time(seg->time, when, sizeof(when));
+        n = snprintf(head, sizeof(head), "%s[%s] %.64s:\n",
+                     flags & CTXMEM_ITEM_OUTDATED ? "(outdated) " : "", when, who);
+    }
+    p->prefix_len = n > 0 ? (size_t)n : 0;
+    p->len = p->prefix_len + seg->text_len;
+    p->text = malloc(p->len + 1);
     p->name = xstrdup(seg->name);
     p->pair_id = xstrdup(seg->pair_id);
-    if (!p->text || !p->name || !p->pair_id) {
-        free(line);
+    if (!p->text || !p->name || !p->pair_id)
         return err_set(CTXMEM_ENOMEM, "window: out of memory");
-    }
-    p->len = strlen(mark);
-    memcpy(p->text, mark, p->len);
-    memcpy(p->text + p->len, is_tool(seg->role) ? seg->text : line,
-           is_tool(seg->role) ? seg->text_len : len);
-    p->len += is_tool(seg->role) ? seg->text_len : len;
+    memcpy(p->text, head, p->prefix_len);
+    memcpy(p->text + p->prefix_len, seg->text, seg->text_len);
     p->text[p->len] = '\0';
-    free(line);
     return CTXMEM_OK;
+}
+
+/*
+ * Whether prefix + text counts as count(prefix) + count(text) under the
+ * BPE encodings: the prefix ends in ":\n", a piece that only CR, LF (and for
+ * o200k '/') could extend, so when the text starts with none of those its
+ * pieces, and so its tokens, are the same as on its own.
+ */
+static int additive(const asm_ctx *c, const ctxmem_segment *seg)
+{
+    const char *name = ctxmem_tokenizer_name(c->s->tok);
+
+    return seg->text_len > 0 && !strchr("\r\n/", seg->text[0]) && seg->text[0] != '\0' &&
+           (!strcmp(name, "o200k_base") || !strcmp(name, "cl100k_base"));
+}
+
+/* Tokens of a rendered cold pick: the stored count of the text saves counting it again. */
+static int pick_tokens(asm_ctx *c, const ctxmem_segment *seg, const cold_pick *p, size_t *n)
+{
+    int rc;
+
+    if (is_tool(seg->role) || !additive(c, seg))
+        return message_tokens(c, seg->role, is_tool(seg->role) ? seg->name : NULL, p->text, p->len,
+                              n);
+    rc = message_tokens(c, seg->role, NULL, p->text, p->prefix_len, n);
+    *n += seg->tokens;
+    return rc;
 }
 
 /* Render a cold segment and claim its tokens; the first pick may be cut to fit. */
 static int pick(asm_ctx *c, cold_set *cs, const ctxmem_segment *seg, float score, unsigned flags,
                 int *taken)
 {
-    cold_pick p = {seg->id, seg->seq, seg->time, seg->role, NULL, NULL, NULL, 0, 0, score, flags};
+    cold_pick p = {seg->id, seg->seq, seg->time, seg->role, NULL,  NULL,
+                   NULL,    0,        0,         0,         score, flags};
     size_t cut = 0, full = 0;
     int rc = render_pick(seg, flags, &p);
 
     *taken = 0;
     if (rc == CTXMEM_OK)
-        rc = message_tokens(c, seg->role, is_tool(seg->role) ? seg->name : NULL, p.text, p.len,
-                            &p.tokens);
+        rc = pick_tokens(c, seg, &p, &p.tokens);
     full = p.tokens;
     if (rc == CTXMEM_OK && p.tokens > c->left && cs->n == 0 && !is_tool(seg->role)) {
         rc = cut_to_fit(c, seg->role, NULL, p.text, p.len, c->left, &cut, &p.tokens);
@@ -773,10 +814,10 @@ static void unpick_last(asm_ctx *c, cold_set *cs)
 }
 
 /* A retrieved tool half comes in with its partner, call first, or not at all. */
-static int pick_pair(asm_ctx *c, cold_set *cs, const ctxmem_segment *seg, float score, int *taken,
-                     const char **why)
+static int pick_pair(asm_ctx *c, MDB_txn *txn, cold_set *cs, const ctxmem_segment *seg, float score,
+                     int *taken, const char **why)
 {
-    ctxmem_segment *partner = NULL;
+    ctxmem_segment partner;
     uint64_t call = 0, result = 0, other;
     int rc = facts_pair_lookup(c->s, seg->scope, seg->pair_id, &call, &result), second = 0;
 
@@ -788,44 +829,54 @@ static int pick_pair(asm_ctx *c, cold_set *cs, const ctxmem_segment *seg, float 
         *why = "duplicate";
     if (rc != CTXMEM_OK || *why)
         return rc;
-    rc = ctxmem_store_get(&partner, c->s, other);
+    rc = store_segment_read(c->s, txn, other, &partner);
     if (rc == CTXMEM_OK && cs->n + 2 <= cs->cap)
-        rc = pick(c, cs, seg->id == call ? seg : partner, score, 0, taken);
+        rc = pick(c, cs, seg->id == call ? seg : &partner, score, 0, taken);
     if (rc == CTXMEM_OK && *taken)
-        rc = pick(c, cs, seg->id == call ? partner : seg, score, 0, &second);
+        rc = pick(c, cs, seg->id == call ? &partner : seg, score, 0, &second);
     if (rc == CTXMEM_OK && *taken && !second) {
         unpick_last(c, cs);
         *taken = 0;
     }
-    ctxmem_segment_free(partner);
     return rc;
 }
 
-static int consider_hit(asm_ctx *c, cold_set *cs, const ctxmem_hit *h, int outdated_pass)
+/*
+ * Whether a hit is even worth reading: once something is placed, a hit whose
+ * stored token count alone (plus a message's framing) exceeds what is left
+ * cannot fit, and is dropped without reading or rendering it.
+ */
+static int cannot_fit(asm_ctx *c, const cold_set *cs, const ctxmem_hit *h)
 {
-    ctxmem_segment *seg = NULL;
+    return cs->n > 0 && (size_t)h->tokens + c->framing.per_message > c->left;
+}
+
+static int consider_hit(asm_ctx *c, MDB_txn *txn, cold_set *cs, const ctxmem_hit *h,
+                        int outdated_pass)
+{
+    ctxmem_segment seg;
     ctxmem_segment_status st;
     const char *why = NULL;
-    int rc = ctxmem_store_get(&seg, c->s, h->id), taken = 0;
+    int rc = facts_status_read(c->s, txn, h->id, &st), taken = 0;
 
-    if (rc == CTXMEM_OK)
-        rc = ctxmem_store_status(c->s, h->id, &st);
-    if (rc != CTXMEM_OK || (st.end_time != 0) != outdated_pass || in_window(c, cs, h->id)) {
-        ctxmem_segment_free(seg);
+    if (rc != CTXMEM_OK || (st.end_time != 0) != outdated_pass || in_window(c, cs, h->id))
+        return rc;
+    if (cannot_fit(c, cs, h))
+        return win_add_drop(c->w, CTXMEM_TIER_COLD, h->id, NULL, h->tokens, 0, "over_budget");
+    rc = store_segment_read(c->s, txn, h->id, &seg);
+    if (rc != CTXMEM_OK)
         return rc == CTXMEM_ENOTFOUND ? CTXMEM_OK : rc; /* forgotten meanwhile */
-    }
     if (st.end_time && in_window(c, cs, st.successor))
         why = "superseded";
-    else if (in_summaries(c, seg))
+    else if (in_summaries(c, &seg))
         why = "in_summary";
-    else if (is_tool(seg->role))
-        rc = pick_pair(c, cs, seg, h->score, &taken, &why);
+    else if (is_tool(seg.role))
+        rc = pick_pair(c, txn, cs, &seg, h->score, &taken, &why);
     else
-        rc = pick(c, cs, seg, h->score, st.end_time ? CTXMEM_ITEM_OUTDATED : 0, &taken);
+        rc = pick(c, cs, &seg, h->score, st.end_time ? CTXMEM_ITEM_OUTDATED : 0, &taken);
     if (rc == CTXMEM_OK && !taken)
-        rc = win_add_drop(c->w, CTXMEM_TIER_COLD, seg->id, NULL, seg->tokens, 0,
+        rc = win_add_drop(c->w, CTXMEM_TIER_COLD, seg.id, NULL, seg.tokens, 0,
                           why ? why : "over_budget");
-    ctxmem_segment_free(seg);
     return rc;
 }
 
@@ -881,6 +932,7 @@ static int refill_cold(asm_ctx *c, const char *query, size_t query_len)
     ctxmem_hit *hits = NULL;
     size_t n_hits = 0;
     cold_set cs = {0};
+    MDB_txn *txn = NULL;
     double t0 = now_us();
     int rc;
 
@@ -888,8 +940,8 @@ static int refill_cold(asm_ctx *c, const char *query, size_t query_len)
         return CTXMEM_OK;
     if (c->b.search)
         opts = *c->b.search;
-    /* Enough candidates to fill the space left with segments of ~32 tokens. */
-    opts.k = opts.k ? opts.k : (c->left / 32 > COLD_CANDIDATES ? c->left / 32 : COLD_CANDIDATES);
+    /* Enough candidates (with their neighbours) to fill the space left. */
+    opts.k = opts.k ? opts.k : (c->left / 64 > COLD_CANDIDATES ? c->left / 64 : COLD_CANDIDATES);
     rc = ctxmem_search(&hits, &n_hits, c->s, &exact, 1, query ? query : latest->text,
                        query ? query_len : latest->text_len, &opts);
     c->w->report.us_search = now_us() - t0;
@@ -898,10 +950,13 @@ static int refill_cold(asm_ctx *c, const char *query, size_t query_len)
     if (rc == CTXMEM_OK && n_hits && !cs.picks)
         rc = err_set(CTXMEM_ENOMEM, "window: out of memory");
     /* Current segments first; superseded ones may only follow their successors. */
+    if (rc == CTXMEM_OK)
+        rc = store_read_begin(c->s, &txn);
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; rc == CTXMEM_OK && i < n_hits; i++)
             if (hits[i].seq < c->st.hot_from_seq)
-                rc = consider_hit(c, &cs, &hits[i], pass);
+                rc = consider_hit(c, txn, &cs, &hits[i], pass);
+    store_read_end(c->s, txn);
     if (rc == CTXMEM_OK)
         rc = add_cold_items(c, &cs);
     free_cold(&cs);
