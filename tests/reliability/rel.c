@@ -65,6 +65,9 @@ int rel_open(ctxmem_store **out, const char *dir, unsigned flags)
     o.tokenizer = "approx";
     o.map_size = 256 << 10;
     o.flags = flags;
+    /* Exact vector search, so that the cache and a rebuild from LMDB must agree hit for hit
+     * at any size (an IVF index retrained on another sample may rank differently). */
+    o.vector_index = CTXMEM_VINDEX_FLAT;
     return ctxmem_store_open(out, dir, &o);
 }
 

@@ -21,6 +21,14 @@
 #include <unistd.h>
 
 #define KILLS_PER_STORE 100
+
+/* Under AddressSanitizer the writer starts and writes several times slower: stretch the
+ * kill delays so that kills still land while it writes, not before. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SLOWDOWN 3
+#else
+#define SLOWDOWN 1
+#endif
 #define QUERIES 3
 
 struct crash {
@@ -74,6 +82,8 @@ static void run_and_kill(struct crash *c)
     char *argv[] = {"rel_worker", "crash-writer", c->dir, first, seed, NULL};
     uint64_t r = rel_rand(&c->seed);
     useconds_t delay = r % 10 == 0 ? (useconds_t)(r % 3000) : 3000 + (useconds_t)(r % 40000);
+
+    delay *= SLOWDOWN;
     int fd, status;
     pid_t pid;
     char *out;
