@@ -86,7 +86,7 @@ static const char *const code[] = {"for (size_t i = 0; i < n; i++) {\n",
                                    "#include <stdio.h>\n",
                                    "const x = await fetch(`/api/v1/items/${id}`);\n",
                                    "SELECT id, name FROM users WHERE age >= 18;\n",
-                                   "\t// TODO: handle errors\n",
+                                   "\t// NOTE: handle errors\n",
                                    "git commit -m \"fix: tokenizer\" && make -j2\n"};
 static const char *const emoji[] = {"😀", "👍🏽", "👨‍👩‍👧", "🇫🇷", "🎉", "❤️",
                                     "🚀", "1️⃣"};
