@@ -131,6 +131,18 @@ static void assemble_usage(FILE *f)
                "  --json            print the window report (JSON)\n" CLI_COMMON_HELP);
 }
 
+/* At most `max` bytes of a text on one line, cut at a character boundary. */
+static void print_excerpt(const char *text, size_t len, size_t max)
+{
+    size_t end = len < max ? len : max;
+
+    while (end < len && end > 0 && ((unsigned char)text[end] & 0xC0) == 0x80)
+        end--;
+    for (size_t i = 0; i < end; i++)
+        putchar(text[i] == '\n' || text[i] == '\r' || text[i] == '\t' ? ' ' : text[i]);
+    puts(end < len ? "..." : "");
+}
+
 static void print_composition(const ctxmem_window *w)
 {
     const ctxmem_window_report *r = ctxmem_window_report_get(w);
@@ -144,10 +156,9 @@ static void print_composition(const ctxmem_window *w)
     printf("\n%-6s %-11s %6s  %-9s %s\n", "tier", "role", "tokens", "reason", "text");
     for (size_t i = 0; i < ctxmem_window_count(w); i++) {
         const ctxmem_window_item *it = ctxmem_window_item_at(w, i);
-        int n = it->text_len > 60 ? 60 : (int)it->text_len;
-        printf("%-6s %-11s %6zu  %-9s %.*s%s\n", ctxmem_tier_name(it->tier),
-               ctxmem_role_name(it->role), it->tokens, it->reason, n, it->text,
-               it->text_len > 60 ? "..." : "");
+        printf("%-6s %-11s %6zu  %-9s ", ctxmem_tier_name(it->tier), ctxmem_role_name(it->role),
+               it->tokens, it->reason);
+        print_excerpt(it->text, it->text_len, 60);
     }
     printf("\n%zu left out or cut; demoted %zu turns, %zu summaries written, %zu merged; "
            "%.0f us\n",
@@ -345,9 +356,10 @@ static void print_hits(ctxmem_store *s, const ctxmem_hit *hits, size_t n, int as
             continue;
         }
         const char *text = json_string_value(json_object_get(j, "text"));
-        printf("%4zu %8llu %7.4f %4d:%.3f %4d:%.2f  %.60s\n", i + 1, (unsigned long long)hits[i].id,
+        printf("%4zu %8llu %7.4f %4d:%.3f %4d:%.2f  ", i + 1, (unsigned long long)hits[i].id,
                (double)hits[i].score, hits[i].vector_rank, (double)hits[i].vector_score,
-               hits[i].lexical_rank, (double)hits[i].lexical_score, text ? text : "");
+               hits[i].lexical_rank, (double)hits[i].lexical_score);
+        print_excerpt(text ? text : "", text ? strlen(text) : 0, 60);
         json_decref(j);
     }
     if (as_json)
