@@ -861,8 +861,8 @@ static int consider_hit(asm_ctx *c, MDB_txn *txn, cold_set *cs, const ctxmem_hit
 
     if (rc != CTXMEM_OK || (st.end_time != 0) != outdated_pass || in_window(c, cs, h->id))
         return rc;
-    if (cannot_fit(c, cs, h))
-        return win_add_drop(c->w, CTXMEM_TIER_COLD, h->id, NULL, h->tokens, 0, "over_budget");
+    if (cannot_fit(c, cs, h)) /* the better-ranked hits placed before it took the room */
+        return win_add_drop(c->w, CTXMEM_TIER_COLD, h->id, NULL, h->tokens, 0, "lower_score");
     rc = store_segment_read(c->s, txn, h->id, &seg);
     if (rc != CTXMEM_OK)
         return rc == CTXMEM_ENOTFOUND ? CTXMEM_OK : rc; /* forgotten meanwhile */
@@ -876,7 +876,9 @@ static int consider_hit(asm_ctx *c, MDB_txn *txn, cold_set *cs, const ctxmem_hit
         rc = pick(c, cs, &seg, h->score, st.end_time ? CTXMEM_ITEM_OUTDATED : 0, &taken);
     if (rc == CTXMEM_OK && !taken)
         rc = win_add_drop(c->w, CTXMEM_TIER_COLD, seg.id, NULL, seg.tokens, 0,
-                          why ? why : "over_budget");
+                          why     ? why
+                          : cs->n ? "lower_score"
+                                  : "over_budget");
     return rc;
 }
 

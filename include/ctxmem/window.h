@@ -194,8 +194,13 @@ typedef struct ctxmem_window_drop {
     const char *name;     /**< pin name for pins; "" otherwise */
     size_t tokens;        /**< tokens it would have cost (before any cut) */
     int cut;              /**< 1: included but cut; 0: left out */
-    const char *reason;   /**< "over_budget", "lower_score", "superseded", "duplicate",
-                               "unpaired", "in_hot_tier", "in_summary" */
+    /**
+     * "over_budget" (did not fit the room left), "lower_score" (a cold hit
+     * whose room went to better-ranked ones), "superseded", "in_summary",
+     * "duplicate", "unpaired" (a tool half without its other half); see
+     * docs/REPORT.md
+     */
+    const char *reason;
 } ctxmem_window_drop;
 
 /** The window report: the numbers of one assembly. */
