@@ -67,16 +67,10 @@ static void die(const char *what)
 
 static char *turn_text(const locomo_turn *t, size_t *len)
 {
-    size_t n = strlen(t->speaker) + strlen(t->text) + (t->caption ? strlen(t->caption) : 0) + 32;
-    char *s = malloc(n);
+    char *s = import_locomo_turn_text(t, len); /* the same text `ctxmem replay` stores */
 
     if (!s)
         exit(1);
-    if (t->caption)
-        *len = (size_t)snprintf(s, n, "%s: %s [shares a photo: %s]", t->speaker, t->text,
-                                t->caption);
-    else
-        *len = (size_t)snprintf(s, n, "%s: %s", t->speaker, t->text);
     return s;
 }
 

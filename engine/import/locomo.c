@@ -328,20 +328,15 @@ int import_locomo_parse(locomo_set **out, const char *json, size_t len, const ch
 
 int import_locomo_load(locomo_set **out, const char *path)
 {
-    FILE *f = fopen(path, "rb");
     char *buf = NULL;
-    long n = -1;
+    size_t n = 0;
     int rc;
 
     *out = NULL;
-    if (!f)
-        return err_set(CTXMEM_ENOTFOUND, "locomo: cannot open '%s'", path);
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n)
-        rc = import_locomo_parse(out, buf, (size_t)n, path);
-    else
-        rc = err_set(buf || n < 0 ? CTXMEM_EIO : CTXMEM_ENOMEM, "locomo: cannot read '%s'", path);
-    fclose(f);
+    rc = import_read_file(path, &buf, &n);
+    if (rc != CTXMEM_OK)
+        return err_wrap(rc, "locomo");
+    rc = import_locomo_parse(out, buf, n, path);
     free(buf);
     return rc;
 }
