@@ -42,20 +42,36 @@ static int add_openai(ctxmem_store *s, const cli_common *c, const openai_conv *c
     return rc;
 }
 
+/* Read and parse an OpenAI-format file; *text keeps the bytes the set points into. */
+static int load_openai(const char *path, openai_set **set, char **text)
+{
+    size_t len = 0;
+    int rc = import_read_file(path, text, &len);
+
+    return rc == CTXMEM_OK ? import_openai_parse(set, *text, len, path) : rc;
+}
+
+static int add_openai_set(ctxmem_store *s, const cli_common *c, const openai_set *set,
+                          int fixed_scope, size_t *n)
+{
+    int rc = CTXMEM_OK;
+
+    for (size_t i = 0; rc == CTXMEM_OK && i < set->n_conv; i++) {
+        rc = add_openai(s, c, &set->conv[i], i, fixed_scope);
+        *n += rc == CTXMEM_OK;
+    }
+    return rc;
+}
+
 int cli_import_openai(ctxmem_store *s, const cli_common *c, const char *path, int fixed_scope,
                       size_t *n)
 {
     openai_set *set = NULL;
     char *text = NULL;
-    size_t len = 0;
-    int rc = import_read_file(path, &text, &len);
+    int rc = load_openai(path, &set, &text);
 
     if (rc == CTXMEM_OK)
-        rc = import_openai_parse(&set, text, len, path);
-    for (size_t i = 0; rc == CTXMEM_OK && i < set->n_conv; i++) {
-        rc = add_openai(s, c, &set->conv[i], i, fixed_scope);
-        *n += rc == CTXMEM_OK;
-    }
+        rc = add_openai_set(s, c, set, fixed_scope, n);
     import_openai_free(set);
     free(text);
     return rc;
@@ -85,16 +101,36 @@ static int add_locomo(ctxmem_store *s, const locomo_conv *conv)
     return rc;
 }
 
-static int import_locomo(ctxmem_store *s, const char *path, size_t *n)
+static int add_locomo_set(ctxmem_store *s, const locomo_set *set, size_t *n)
 {
-    locomo_set *set = NULL;
-    int rc = import_locomo_load(&set, path);
+    int rc = CTXMEM_OK;
 
     for (size_t i = 0; rc == CTXMEM_OK && i < set->n_conv; i++) {
         rc = add_locomo(s, &set->conv[i]);
         *n += rc == CTXMEM_OK;
     }
-    import_locomo_free(set);
+    return rc;
+}
+
+/* The whole file is read and parsed before the store is opened: bad input creates nothing. */
+static int import_file(const char *format, const char *dir, const char *path, const cli_common *c,
+                       size_t *n)
+{
+    openai_set *oa = NULL;
+    locomo_set *lc = NULL;
+    ctxmem_store *s = NULL;
+    char *text = NULL;
+    int rc =
+        strcmp(format, "openai") ? import_locomo_load(&lc, path) : load_openai(path, &oa, &text);
+
+    if (rc == CTXMEM_OK && cli_open(&s, dir, c, 0) != CLI_OK)
+        rc = ctxmem_error_last()->code;
+    else if (rc == CTXMEM_OK)
+        rc = oa ? add_openai_set(s, c, oa, 0, n) : add_locomo_set(s, lc, n);
+    ctxmem_store_close(s);
+    import_openai_free(oa);
+    import_locomo_free(lc);
+    free(text);
     return rc;
 }
 
@@ -105,7 +141,6 @@ int cmd_import(int argc, char **argv)
                                              CLI_COMMON_LONGOPTS,
                                              {NULL, 0, NULL, 0}};
     const char *format = NULL;
-    ctxmem_store *s = NULL;
     size_t n = 0;
     cli_common c;
     int opt, rc;
@@ -125,11 +160,7 @@ int cmd_import(int argc, char **argv)
         return cli_usage("import", "--format must be openai or locomo");
     if (optind + 2 != argc)
         return cli_usage("import", "expected DIR and FILE");
-    if ((rc = cli_open(&s, argv[optind], &c, 0)) != CLI_OK)
-        return rc;
-    rc = !strcmp(format, "openai") ? cli_import_openai(s, &c, argv[optind + 1], 0, &n)
-                                   : import_locomo(s, argv[optind + 1], &n);
-    ctxmem_store_close(s);
+    rc = import_file(format, argv[optind], argv[optind + 1], &c, &n);
     if (rc != CTXMEM_OK) {
         fprintf(stderr, "ctxmem: import: %zu conversations imported before the error\n", n);
         return cli_fail("import");

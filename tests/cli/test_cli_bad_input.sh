@@ -92,6 +92,10 @@ expect_cmd "inspect no store" 1 "no store" "$ctxmem" inspect "$tmp/none"
 cases=$((cases + 1))
 if [ -e "$tmp/none" ]; then echo "FAIL inspect created a directory"; failures=$((failures + 1)); else echo "ok   inspect created nothing"; fi
 expect_cmd "stats no store" 1 "no store" "$ctxmem" stats --json "$tmp/none"
+expect_cmd "import of bad input into a new store" 1 "truncated.json:1:" \
+    "$ctxmem" import --format openai "$tmp/new-store" "$tmp/truncated.json"
+cases=$((cases + 1))
+if [ -e "$tmp/new-store" ]; then echo "FAIL import created a store"; failures=$((failures + 1)); else echo "ok   import of bad input created no store"; fi
 expect_cmd "assemble negative budget" 2 "--budget" "$ctxmem" assemble "$tmp/store" --budget -5
 
 echo "$((cases - failures)) passed, $failures failed"
