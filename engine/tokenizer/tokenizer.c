@@ -2,8 +2,11 @@
  * Tokenizer front end: finding and loading rank files, the approx estimate,
  * application callbacks, and the public count/encode/decode/truncate calls.
  */
+#define _GNU_SOURCE /* dladdr */
 #include "tok.h"
 
+#include <dlfcn.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,15 +83,67 @@ static void tried_add(char *tried, size_t cap, const char *path, const char *why
         tried[used] = '\0';
 }
 
-/* Find NAME.tiktoken: explicit dir, then $CTXMEM_TOKENIZER_DIR, then the install dir. */
+/* Any object of this library: dladdr on it names the file the library was loaded from. */
+static const char self_anchor;
+
+/* The directory of `file` (resolved) into buf; 0 when there is none. */
+static int dir_of(const char *file, char *buf, size_t cap)
+{
+    char real[PATH_MAX];
+    char *slash;
+
+    if (!file || !*file || !realpath(file, real) || strlen(real) >= cap)
+        return 0;
+    strcpy(buf, real);
+    slash = strrchr(buf, '/');
+    if (!slash)
+        return 0;
+    *slash = '\0';
+    return 1;
+}
+
+/*
+ * Look beside the binary ctxmem is part of: the shared library (LIBDIR/../share,
+ * LIBDIR/../../share for multiarch LIBDIRs, and the build tree's engine/../share)
+ * or the program linked with the static library (BINDIR/../share, and the build
+ * tree's ./share). A relocated install or a build tree finds its own tables.
+ */
+static int beside_binary(char *path, size_t cap, const char *name, char *tried, size_t tcap)
+{
+    static const char *const rel[] = {"/../share", "/share", "/../../share"};
+    const char *files[2] = {NULL, "/proc/self/exe"};
+    char dir[PATH_MAX];
+    Dl_info info;
+
+    if (dladdr(&self_anchor, &info) && info.dli_fname)
+        files[0] = info.dli_fname;
+    for (int f = 0; f < 2; f++) {
+        if (!dir_of(files[f], dir, sizeof(dir)))
+            continue;
+        for (size_t r = 0; r < ARRAY_LEN(rel); r++) {
+            int n = snprintf(path, cap, "%s%s/ctxmem/tokenizers/%s.tiktoken", dir, rel[r], name);
+            if (n > 0 && (size_t)n < cap && access(path, F_OK) == 0)
+                return 1;
+        }
+    }
+    tried_add(tried, tcap, "share/ctxmem/tokenizers", "beside the library and the program");
+    return 0;
+}
+
+/*
+ * Find NAME.tiktoken: explicit dir, then $CTXMEM_TOKENIZER_DIR, then beside
+ * the binary, then the install dir chosen at build time.
+ */
 static int rank_file_find(char *path, size_t cap, const char *name, const char *dir)
 {
     const char *env = getenv("CTXMEM_TOKENIZER_DIR");
     const char *dirs[3] = {dir, env && *env ? env : NULL, CTXMEM_DEFAULT_TOKENIZER_DIR};
     const char *why[3] = {"dir argument", "$CTXMEM_TOKENIZER_DIR", "install dir"};
-    char tried[400] = "";
+    char tried[600] = "";
 
     for (int i = 0; i < 3; i++) {
+        if (i == 2 && beside_binary(path, cap, name, tried, sizeof(tried)))
+            return CTXMEM_OK;
         if (!dirs[i]) {
             if (i == 1)
                 tried_add(tried, sizeof(tried), "$CTXMEM_TOKENIZER_DIR", "unset");

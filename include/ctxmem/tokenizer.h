@@ -54,8 +54,11 @@ typedef struct ctxmem_tokenizer_cb {
  * `name` is "cl100k_base", "o200k_base" or "approx". For a BPE encoding the
  * rank file NAME.tiktoken is looked for, in this order: in `dir` when it is not
  * NULL; in the directory named by the environment variable
- * CTXMEM_TOKENIZER_DIR; in the directory the install put them in
- * (CTXMEM_DEFAULT_TOKENIZER_DIR at build time). The first file that exists is
+ * CTXMEM_TOKENIZER_DIR; in share/ctxmem/tokenizers beside the binary ctxmem
+ * is part of (LIBDIR/../share for the shared library, BINDIR/../share for a
+ * program linked statically, and the build tree's share/); in the directory
+ * the install put them in (CTXMEM_DEFAULT_TOKENIZER_DIR at build time). The
+ * first file that exists is
  * loaded and checked: every rank 0..N-1 exactly once, valid base64, no bytes
  * twice, all 256 single bytes present, and N equal to the encoding's size
  * (100,256 for cl100k_base, 199,998 for o200k_base). Loading o200k_base takes
