@@ -49,7 +49,7 @@ static int add_file(ctxmem_store *s, const cli_common *c, const char *path)
     if (cli_import_openai(s, c, path, 1, &n) != CTXMEM_OK)
         return cli_fail("add");
     if (!c->json)
-        printf("added %zu conversations\n", n);
+        printf("added %zu conversation%s\n", n, n == 1 ? "" : "s");
     return CLI_OK;
 }
 
@@ -108,7 +108,11 @@ int cmd_add(int argc, char **argv)
     }
     text = argc - optind == 2 ? strdup(argv[optind + 1]) : read_stdin(&in.text_len);
     in.text = text;
-    in.text_len = argc - optind == 2 ? strlen(text) : in.text_len;
+    in.text_len = argc - optind == 2 && text ? strlen(text) : in.text_len;
+    /* Text piped in ends with the newline of its last line; that is not part of it. */
+    while (text && argc - optind == 1 && in.text_len > 0 &&
+           (text[in.text_len - 1] == '\n' || text[in.text_len - 1] == '\r'))
+        in.text_len--;
     rc = text && ctxmem_store_add(s, &c.scope, &in, 1, &id) == CTXMEM_OK ? CLI_OK : cli_fail("add");
     if (rc == CLI_OK)
         printf(c.json ? "{\"id\": %llu}\n" : "added segment %llu\n", (unsigned long long)id);
@@ -119,6 +123,19 @@ int cmd_add(int argc, char **argv)
 
 /* ---- assemble ---- */
 
+/* A mistyped scope gives an empty result: say so, on stderr. */
+static void warn_empty_scope(ctxmem_store *s, const ctxmem_scope *scope)
+{
+    uint32_t id;
+
+    if (ctxmem_store_scope_id(s, scope, &id) != CTXMEM_OK)
+        fprintf(stderr,
+                "ctxmem: note: scope (user '%s', agent '%s', session '%s') has no "
+                "segments; 'ctxmem inspect DIR' lists the scopes\n",
+                scope->user, scope->agent ? scope->agent : "",
+                scope->session ? scope->session : "");
+}
+
 static void assemble_usage(FILE *f)
 {
     fprintf(f, "usage: ctxmem assemble [OPTIONS] DIR --budget N\n\n"
@@ -128,7 +145,7 @@ static void assemble_usage(FILE *f)
                "  --reserve M       tokens kept for the reply (default 0)\n"
                "  --query TEXT      rank the cold tier by TEXT (default: the latest user turn)\n"
                "  --messages        print the window as OpenAI chat messages (JSON)\n"
-               "  --json            print the window report (JSON)\n" CLI_COMMON_HELP);
+               "  (--json prints the window report)\n" CLI_COMMON_HELP);
 }
 
 /* At most `max` bytes of a text on one line, cut at a character boundary. */
@@ -203,8 +220,9 @@ int cmd_assemble(int argc, char **argv)
     }
     if (optind + 1 != argc || b.limit == 0)
         return cli_usage("assemble", "expected DIR and --budget N");
-    if ((rc = cli_open(&s, argv[optind], &c, 0)) != CLI_OK)
+    if ((rc = cli_open(&s, argv[optind], &c, CTXMEM_OPEN_NOCREATE)) != CLI_OK)
         return rc;
+    warn_empty_scope(s, &c.scope);
     if (ctxmem_window_assemble(&w, s, &c.scope, query, query ? strlen(query) : 0, &b) != CTXMEM_OK)
         rc = cli_fail("assemble");
     else if (messages || c.json)
@@ -356,9 +374,9 @@ static void print_hits(ctxmem_store *s, const ctxmem_hit *hits, size_t n, int as
             continue;
         }
         const char *text = json_string_value(json_object_get(j, "text"));
-        printf("%4zu %8llu %7.4f %4d:%.3f %4d:%.2f  ", i + 1, (unsigned long long)hits[i].id,
-               (double)hits[i].score, hits[i].vector_rank, (double)hits[i].vector_score,
-               hits[i].lexical_rank, (double)hits[i].lexical_score);
+        printf("%s%3zu %8llu %7.4f %4d:%.3f %4d:%.2f  ", hits[i].neighbour_of ? "+" : " ", i + 1,
+               (unsigned long long)hits[i].id, (double)hits[i].score, hits[i].vector_rank,
+               (double)hits[i].vector_score, hits[i].lexical_rank, (double)hits[i].lexical_score);
         print_excerpt(text ? text : "", text ? strlen(text) : 0, 60);
         json_decref(j);
     }
@@ -390,10 +408,15 @@ int cmd_search(int argc, char **argv)
         else if (opt == 'k')
             rc = cli_parse_size("search", "-k", optarg, &so.k);
         else {
-            fprintf(opt == 'h' ? stdout : stderr,
-                    "usage: ctxmem search [OPTIONS] DIR --query TEXT [-k N]\n\nRank a scope's "
-                    "segments for a query; shows each signal's contribution.\n\n" CLI_COMMON_HELP
-                    "(--agent/--session left out match any)\n");
+            fprintf(
+                opt == 'h' ? stdout : stderr,
+                "usage: ctxmem search [OPTIONS] DIR --query TEXT [-k N]\n\nRank a scope's "
+                "segments for a query, with each signal's rank and score\n"
+                "(vector rank:inner product, lexical rank:BM25).\n\n"
+                "  --query TEXT   what to look for\n"
+                "  -k N           hits wanted (default 20); each hit may bring its\n"
+                "                 neighbour turns, shown with '+' before the rank\n" CLI_COMMON_HELP
+                "(--agent/--session left out match any)\n");
             return opt == 'h' ? CLI_OK : CLI_USAGE;
         }
         if (rc != CLI_OK)

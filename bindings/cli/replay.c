@@ -4,6 +4,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "replay.h"
 #include "import/import.h"
+#include "internal.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -162,6 +163,20 @@ static int turn(replay_ctx *c, const ctxmem_scope *scope, const ctxmem_segment_i
         rc = ctxmem_store_add(c->store, scope, in, 1, id);
     c->r->turns++;
     return rc;
+}
+
+/* A replay starts each conversation in a scope of its own: refuse one the store already has. */
+static int check_new_scope(replay_ctx *c, const ctxmem_scope *scope)
+{
+    uint32_t id;
+
+    if (ctxmem_store_scope_id(c->store, scope, &id) != CTXMEM_OK)
+        return CTXMEM_OK;
+    return err_set(CTXMEM_EINVAL,
+                   "replay: the store already holds scope user '%s', agent "
+                   "'%s', session '%s'; replay into a new --store",
+                   scope->user, scope->agent ? scope->agent : "",
+                   scope->session ? scope->session : "");
 }
 
 /* ---- LoCoMo ---- */
@@ -361,6 +376,8 @@ static int replay_locomo_conv(replay_ctx *c, const locomo_conv *conv)
     if (!s.ids || !s.texts || !s.tokens)
         rc = CTXMEM_ENOMEM;
     if (rc == CTXMEM_OK)
+        rc = check_new_scope(c, &s.scope);
+    if (rc == CTXMEM_OK)
         rc = ingest_locomo(c, &s);
     if (rc == CTXMEM_OK)
         rc = questions_locomo(c, &s);
@@ -397,6 +414,10 @@ static int replay_openai_conv(replay_ctx *c, const openai_conv *conv, size_t ind
     int rc = CTXMEM_OK;
 
     snprintf(session, sizeof(session), "conversation-%zu", index + 1);
+    rc = check_new_scope(c, &scope);
+    if (rc == CTXMEM_OK && !c->o->json && index < 3)
+        fprintf(stderr, "conversation %zu: scope --user openai --agent replay --session %s\n",
+                index + 1, session);
     for (size_t i = 0; rc == CTXMEM_OK && i < conv->n; i++) {
         const openai_msg *m = &conv->msgs[i];
         ctxmem_segment_in in = {0};
