@@ -283,12 +283,25 @@ static char *retrieved_text(const ctxmem_window *w)
     return strdup(buf);
 }
 
-/* Keep the worst questions, lowest recall first. */
+static size_t worst_of_conv(const replay_result *r, unsigned conv)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < r->n_worst; i++)
+        n += r->worst[i].conv == conv;
+    return n;
+}
+
+/* Keep the worst questions, lowest recall first, at most two per conversation. */
 static void note_miss(replay_ctx *c, double recall, const locomo_qa *qa, const char *missing,
                       const ctxmem_window *w)
 {
     replay_result *r = c->r;
     size_t at = r->n_worst;
+
+    r->zero_recall += recall == 0.0;
+    if (worst_of_conv(r, c->conv) >= 2)
+        return;
 
     while (at > 0 && r->worst[at - 1].recall > recall)
         at--;

@@ -63,6 +63,7 @@ typedef struct replay_result {
     size_t n_turn_log, cap_turn_log;
     replay_miss worst[REPLAY_WORST];
     size_t n_worst;
+    size_t zero_recall;      /* questions whose window held none of their evidence */
     double wall_seconds;
 } replay_result;
 

@@ -36,9 +36,9 @@ static void esc(FILE *f, const char *s)
     }
 }
 
-/* Mean composition of the turns in bucket b of n buckets. */
+/* Mean composition of the windows in bucket b of n buckets, and the share with events. */
 static void bucket(const replay_result *r, size_t b, size_t n, double tiers[CTXMEM_TIER_COUNT],
-                   int *demoted, int *cut)
+                   double *demoted, double *cut)
 {
     size_t from = b * r->n_turn_log / n, to = (b + 1) * r->n_turn_log / n;
 
@@ -49,27 +49,18 @@ static void bucket(const replay_result *r, size_t b, size_t n, double tiers[CTXM
     for (size_t i = from; i < to && i < r->n_turn_log; i++) {
         for (int t = 0; t < CTXMEM_TIER_COUNT; t++)
             tiers[t] += r->turn_log[i].tier_tokens[t] / (double)(to - from);
-        *demoted |= r->turn_log[i].demoted;
-        *cut |= r->turn_log[i].cut;
+        *demoted += r->turn_log[i].demoted / (double)(to - from);
+        *cut += r->turn_log[i].cut / (double)(to - from);
     }
 }
 
-/* Stacked areas of tokens per tier over the turns, the budget line, event ticks. */
-static void composition_chart(FILE *f, const replay_opts *o, const replay_result *r)
+/* One stacked area per tier, each on top of the ones before. */
+static void tier_areas(FILE *f, const replay_result *r, size_t n, double top, double x_step)
 {
-    size_t n = r->n_turn_log < MAX_POINTS ? r->n_turn_log : MAX_POINTS;
-    double top = (double)o->budget.limit * 1.1, base[MAX_POINTS] = {0};
-    double x_step = n > 1 ? (double)CHART_W / (double)(n - 1) : 0;
+    double base[MAX_POINTS] = {0}, upper[MAX_POINTS], tiers[CTXMEM_TIER_COUNT], dem, cut;
 
-    fprintf(f,
-            "<svg viewBox='0 0 %d %d' width='100%%' role='img' aria-label='window "
-            "composition per turn'>\n",
-            CHART_W + 60, CHART_H + 40);
-    for (int t = 0; t < CTXMEM_TIER_COUNT && n; t++) {
+    for (int t = 0; t < CTXMEM_TIER_COUNT; t++) {
         fprintf(f, "<polygon fill='%s' fill-opacity='0.85' points='", tier_colors[t]);
-        double tiers[CTXMEM_TIER_COUNT];
-        double upper[MAX_POINTS];
-        int dem, cut;
         for (size_t b = 0; b < n; b++) {
             bucket(r, b, n, tiers, &dem, &cut);
             upper[b] = base[b] + tiers[t];
@@ -80,29 +71,71 @@ static void composition_chart(FILE *f, const replay_opts *o, const replay_result
         fprintf(f, "'/>\n");
         memcpy(base, upper, n * sizeof(double));
     }
+}
+
+/* Ticks under the chart: darker where more of the bucket's windows demoted or cut. */
+static void event_ticks(FILE *f, const replay_result *r, size_t n, double x_step)
+{
+    double tiers[CTXMEM_TIER_COUNT], dem, cut;
+
+    for (size_t b = 0; b < n; b++) {
+        bucket(r, b, n, tiers, &dem, &cut);
+        if (dem > 0)
+            fprintf(f,
+                    "<line x1='%.1f' x2='%.1f' y1='%d' y2='%d' stroke='#7c3aed' "
+                    "stroke-opacity='%.2f'/>",
+                    50 + b * x_step, 50 + b * x_step, CHART_H + 2, CHART_H + 10, 0.15 + 0.85 * dem);
+        if (cut > 0)
+            fprintf(f,
+                    "<line x1='%.1f' x2='%.1f' y1='%d' y2='%d' stroke='#dc2626' "
+                    "stroke-opacity='%.2f'/>",
+                    50 + b * x_step, 50 + b * x_step, CHART_H + 12, CHART_H + 20,
+                    0.15 + 0.85 * cut);
+    }
+}
+
+/* A thin line and a number where each conversation starts. */
+static void conversation_marks(FILE *f, const replay_result *r, size_t n, double x_step)
+{
+    for (size_t i = 0; i < r->n_turn_log; i++) {
+        if (i > 0 && r->turn_log[i].conv == r->turn_log[i - 1].conv)
+            continue;
+        double x = 50 + (double)(i * n / r->n_turn_log) * x_step;
+        fprintf(f,
+                "<line x1='%.1f' x2='%.1f' y1='0' y2='%d' stroke='#111' stroke-opacity="
+                "'0.35'/><text x='%.1f' y='12' font-size='11'>%u</text>\n",
+                x, x, CHART_H, x + 3, r->turn_log[i].conv + 1);
+    }
+}
+
+/* Stacked areas of tokens per tier over the windows, the budget line, event ticks. */
+static void composition_chart(FILE *f, const replay_opts *o, const replay_result *r)
+{
+    size_t n = r->n_turn_log < MAX_POINTS ? r->n_turn_log : MAX_POINTS;
+    double top = (double)o->budget.limit * 1.1;
+    double x_step = n > 1 ? (double)CHART_W / (double)(n - 1) : 0;
     double y = CHART_H - (double)(o->budget.limit - o->budget.reserve_output) / top * CHART_H;
+
+    fprintf(f,
+            "<svg viewBox='0 0 %d %d' width='100%%' role='img' aria-label='window "
+            "composition per window'>\n",
+            CHART_W + 60, CHART_H + 40);
+    if (n) {
+        tier_areas(f, r, n, top, x_step);
+        event_ticks(f, r, n, x_step);
+        if (r->conversations > 1)
+            conversation_marks(f, r, n, x_step);
+    }
     fprintf(f,
             "<line x1='50' x2='%d' y1='%.1f' y2='%.1f' stroke='#dc2626' "
             "stroke-dasharray='6 4'/><text x='%d' y='%.1f' font-size='12' fill='#dc2626' "
             "text-anchor='end'>budget %zu</text>\n",
             CHART_W + 50, y, y, CHART_W + 50, y - 4, o->budget.limit - o->budget.reserve_output);
-    for (size_t b = 0; b < n; b++) {
-        double tiers[CTXMEM_TIER_COUNT];
-        int dem, cut;
-        bucket(r, b, n, tiers, &dem, &cut);
-        if (dem)
-            fprintf(f, "<line x1='%.1f' x2='%.1f' y1='%d' y2='%d' stroke='#7c3aed'/>",
-                    50 + b * x_step, 50 + b * x_step, CHART_H + 2, CHART_H + 10);
-        if (cut)
-            fprintf(f, "<line x1='%.1f' x2='%.1f' y1='%d' y2='%d' stroke='#dc2626'/>",
-                    50 + b * x_step, 50 + b * x_step, CHART_H + 12, CHART_H + 20);
-    }
     fprintf(f,
-            "\n<text x='50' y='%d' font-size='12'>turn 1</text><text x='%d' y='%d' "
-            "font-size='12' text-anchor='end'>turn %zu</text>\n<text x='4' y='14' "
-            "font-size='12'>tokens</text><text x='4' y='%d' font-size='12'>%.0f</text>"
-            "</svg>\n",
-            CHART_H + 36, CHART_W + 50, CHART_H + 36, r->n_turn_log, CHART_H, 0.0);
+            "<text x='50' y='%d' font-size='12'>window 1</text><text x='%d' y='%d' "
+            "font-size='12' text-anchor='end'>window %zu</text>\n<text x='4' y='%d' "
+            "font-size='12'>tokens</text><text x='4' y='%d' font-size='12'>0</text></svg>\n",
+            CHART_H + 36, CHART_W + 50, CHART_H + 36, r->n_turn_log, 24, CHART_H);
 }
 
 static double cat_value(const double *sums, const size_t *n, int k)
@@ -149,22 +182,26 @@ static void summary_table(FILE *f, const replay_opts *o, const replay_result *r,
             o->locomo ? "LoCoMo" : "OpenAI chat", o->budget.limit, o->budget.reserve_output,
             r->tokenizer);
     fprintf(f,
-            "<tr><th>replayed</th><td>%zu conversations, %zu turns, %zu windows, %zu "
+            "<tr><th>replayed</th><td>%zu conversation%s, %zu turns, %zu windows, %zu "
             "questions in %.1f s</td></tr>",
-            r->conversations, r->turns, r->windows, r->questions, r->wall_seconds);
-    fprintf(f,
-            "<tr><th>evidence recall</th><td><b>%.3f</b> (incl. summaries %.3f); recency "
-            "baseline %.3f</td></tr>",
-            r->questions ? r->recall_sum / r->questions : 0,
-            r->questions ? r->recall_incl_sum / r->questions : 0,
-            r->questions ? r->recency_sum / r->questions : 0);
+            r->conversations, r->conversations == 1 ? "" : "s", r->turns, r->windows, r->questions,
+            r->wall_seconds);
+    if (r->questions) /* only LoCoMo has questions with evidence to measure */
+        fprintf(f,
+                "<tr><th>evidence recall</th><td><b>%.3f</b> (incl. summaries %.3f); "
+                "recency baseline %.3f</td></tr>",
+                r->recall_sum / r->questions, r->recall_incl_sum / r->questions,
+                r->recency_sum / r->questions);
     fprintf(f,
             "<tr><th>window tokens</th><td>mean %.0f, max %zu; budget violations <b>%zu"
             "</b></td></tr>",
             r->windows ? r->window_tokens_sum / r->windows : 0, r->window_tokens_max,
             r->budget_violations);
-    fprintf(f, "<tr><th>full context</th><td>%.0f tokens on average at question time</td></tr>",
-            r->questions ? r->full_tokens_sum / r->questions : 0);
+    if (r->questions)
+        fprintf(f,
+                "<tr><th>full context</th><td>%.0f tokens on average at question time"
+                "</td></tr>",
+                r->full_tokens_sum / r->questions);
     fprintf(f, "<tr><th>assembly latency</th><td>p50 %.0f µs, p99 %.0f µs</td></tr>",
             json_real_value(json_object_get(lat, "p50")),
             json_real_value(json_object_get(lat, "p99")));
@@ -177,11 +214,17 @@ static void summary_table(FILE *f, const replay_opts *o, const replay_result *r,
 
 static void worst_table(FILE *f, const replay_result *r)
 {
-    fprintf(f, "<h2>Questions whose window missed the most evidence</h2>\n<table><tr><th>cat"
+    fprintf(f,
+            "<h2>Questions whose window missed the most evidence</h2>\n<p>%zu of %zu "
+            "questions had none of their evidence in the window; the lowest-recall ones "
+            "follow, at most two per conversation.</p>\n",
+            r->zero_recall, r->questions);
+    fprintf(f, "<table><tr><th>conv</th><th>cat"
                "</th><th>recall</th><th>question</th><th>missing evidence</th><th>retrieved "
                "instead</th></tr>\n");
     for (size_t i = 0; i < r->n_worst; i++) {
-        fprintf(f, "<tr><td>%d</td><td>%.2f</td><td>", r->worst[i].category, r->worst[i].recall);
+        fprintf(f, "<tr><td>%u</td><td>%d</td><td>%.2f</td><td>", r->worst[i].conv + 1,
+                r->worst[i].category, r->worst[i].recall);
         esc(f, r->worst[i].question);
         fprintf(f, "</td><td>");
         esc(f, r->worst[i].missing);
@@ -208,7 +251,7 @@ int replay_write_html(const char *path, const replay_opts *o, const replay_resul
                "inline-block;width:12px;height:12px;margin:0 4px 0 12px}</style></head><body>\n"
                "<h1>ctxmem replay</h1>\n");
     summary_table(f, o, r, j);
-    fprintf(f, "<h2>Window composition per turn</h2><p class='key'>");
+    fprintf(f, "<h2>Window composition over the replay</h2><p class='key'>");
     for (int t = 0; t < CTXMEM_TIER_COUNT; t++)
         fprintf(f, "<span style='background:%s'></span>%s", tier_colors[t], ctxmem_tier_name(t));
     fprintf(f, "<span style='background:#7c3aed'></span>demotion<span style='background:"
