@@ -48,7 +48,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--locomo", help="a LoCoMo JSON file (first conversation is replayed)")
     ap.add_argument("--store", help="store directory (default: a temporary one)")
-    ap.add_argument("--budget", type=int, default=2000)
+    ap.add_argument("--budget", type=int, default=600)
     ap.add_argument("--reserve", type=int, default=300)
     args = ap.parse_args()
 
