@@ -6,39 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const names[2] = {"cl100k_base", "o200k_base"};
-
-typedef struct fixture {
-    ctxmem_tokenizer *tok[2];
-    tt_golden *golden;
-    size_t n;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    f->tok[0] = tt_load(names[0]);
-    f->tok[1] = tt_load(names[1]);
-    f->golden = tt_golden_read(&f->n);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-
-    if (!f)
-        return 0;
-    ctxmem_tokenizer_free(f->tok[0]);
-    ctxmem_tokenizer_free(f->tok[1]);
-    tt_golden_free(f->golden, f->n);
-    free(f);
-    return 0;
-}
-
 static size_t count_of(const ctxmem_tokenizer *tok, const char *text, size_t len)
 {
     size_t n = 0;
@@ -92,7 +59,7 @@ static void check_cut(const ctxmem_tokenizer *tok, const tt_golden *g, int e, si
 static void test_truncate_keeps_the_longest_prefix_within_budget(void **state)
 {
     static const size_t budgets[] = {0, 1, 2, 3, 5, 8, 13, 40, 1000};
-    fixture *f = *state;
+    tt_fixture *f = *state;
 
     for (int e = 0; e < 2; e++)
         for (size_t i = 0; i < f->n; i++)
@@ -104,7 +71,7 @@ static void test_truncate_never_splits_a_character(void **state)
 {
     /* U+1F9D1 U+200D U+1F33E: multi-byte characters that BPE may split. */
     static const char farmer[] = "\xF0\x9F\xA7\x91\xE2\x80\x8D\xF0\x9F\x8C\xBE";
-    fixture *f = *state;
+    tt_fixture *f = *state;
 
     for (int e = 0; e < 2; e++) {
         for (size_t max = 0; max < 8; max++) {
@@ -151,7 +118,7 @@ static void test_openai_chat_framing_has_cookbook_numbers(void **state)
 
 static void test_count_message_adds_framing_to_role_name_and_content(void **state)
 {
-    fixture *f = *state;
+    tt_fixture *f = *state;
     ctxmem_chat_framing fr = CTXMEM_CHAT_FRAMING_INIT;
     size_t n = 0;
 
@@ -179,7 +146,7 @@ static void test_count_message_adds_framing_to_role_name_and_content(void **stat
 static void test_count_tool_call_is_name_plus_arguments(void **state)
 {
     static const char args[] = "{\"city\": \"Paris\"}";
-    fixture *f = *state;
+    tt_fixture *f = *state;
     size_t n = 0;
 
     assert_ctxmem(
@@ -200,5 +167,5 @@ int main(void)
         cmocka_unit_test(test_count_tool_call_is_name_plus_arguments),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tt_setup, tt_teardown);
 }

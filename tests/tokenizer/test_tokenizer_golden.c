@@ -11,44 +11,13 @@
 
 static const char *const names[2] = {"cl100k_base", "o200k_base"};
 
-typedef struct fixture {
-    ctxmem_tokenizer *tok[2];
-    tt_golden *golden;
-    size_t n;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    f->tok[0] = tt_load(names[0]);
-    f->tok[1] = tt_load(names[1]);
-    f->golden = tt_golden_read(&f->n);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-
-    if (!f)
-        return 0;
-    ctxmem_tokenizer_free(f->tok[0]);
-    ctxmem_tokenizer_free(f->tok[1]);
-    tt_golden_free(f->golden, f->n);
-    free(f);
-    return 0;
-}
-
 static int ids_equal(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
 {
     return na == nb && (na == 0 || memcmp(a, b, na * sizeof(*a)) == 0);
 }
 
 /* Encode every golden string and compare with the reference ids. */
-static void golden_ids_match(fixture *f, int e)
+static void golden_ids_match(tt_fixture *f, int e)
 {
     size_t bad = 0;
 
@@ -79,7 +48,7 @@ static void test_golden_o200k_ids_match_reference(void **state)
 
 static void test_golden_count_equals_reference_id_count(void **state)
 {
-    fixture *f = *state;
+    tt_fixture *f = *state;
 
     for (int e = 0; e < 2; e++) {
         for (size_t i = 0; i < f->n; i++) {
@@ -95,7 +64,7 @@ static void test_golden_count_equals_reference_id_count(void **state)
 
 static void test_golden_reference_ids_decode_to_text(void **state)
 {
-    fixture *f = *state;
+    tt_fixture *f = *state;
 
     for (int e = 0; e < 2; e++) {
         for (size_t i = 0; i < f->n; i++) {
@@ -142,7 +111,7 @@ static size_t random_text(char *buf, size_t cap, unsigned *seed)
 
 static void test_random_utf8_round_trips_and_counts_match(void **state)
 {
-    fixture *f = *state;
+    tt_fixture *f = *state;
     unsigned seed = 20240611;
     char buf[1024];
 
@@ -176,5 +145,5 @@ int main(void)
         cmocka_unit_test(test_random_utf8_round_trips_and_counts_match),
     };
 
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tt_setup, tt_teardown);
 }

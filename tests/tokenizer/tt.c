@@ -86,3 +86,28 @@ void tt_golden_free(tt_golden *g, size_t n)
     }
     free(g);
 }
+
+int tt_setup(void **state)
+{
+    tt_fixture *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    f->tok[0] = tt_load("cl100k_base");
+    f->tok[1] = tt_load("o200k_base");
+    f->golden = tt_golden_read(&f->n);
+    *state = f;
+    return 0;
+}
+
+int tt_teardown(void **state)
+{
+    tt_fixture *f = *state;
+
+    if (!f)
+        return 0;
+    ctxmem_tokenizer_free(f->tok[0]);
+    ctxmem_tokenizer_free(f->tok[1]);
+    tt_golden_free(f->golden, f->n);
+    free(f);
+    return 0;
+}

@@ -28,4 +28,14 @@ tt_golden *tt_golden_read(size_t *n);
 
 void tt_golden_free(tt_golden *g, size_t n);
 
+/* cmocka group state: both encodings ([0] cl100k_base, [1] o200k_base) and the golden set. */
+typedef struct tt_fixture {
+    ctxmem_tokenizer *tok[2];
+    tt_golden *golden;
+    size_t n;
+} tt_fixture;
+
+int tt_setup(void **state);
+int tt_teardown(void **state);
+
 #endif /* CTXMEM_TT_H */
