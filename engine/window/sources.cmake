@@ -1,5 +1,7 @@
 list(APPEND CTXMEM_ENGINE_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/assemble.c
+    ${CMAKE_CURRENT_LIST_DIR}/cold.c
+    ${CMAKE_CURRENT_LIST_DIR}/hot.c
     ${CMAKE_CURRENT_LIST_DIR}/recall.c
     ${CMAKE_CURRENT_LIST_DIR}/render.c
     ${CMAKE_CURRENT_LIST_DIR}/window.c)
