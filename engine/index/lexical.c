@@ -100,54 +100,149 @@ int index_state_write(ctxmem_store *s, MDB_txn *txn, uint32_t scope, const index
     return rc ? store_lmdb_error(rc, "write index state") : CTXMEM_OK;
 }
 
-/* Postings of one term in one scope, read page by page (DUPFIXED). */
-typedef void (*posting_fn)(void *ctx, uint64_t seq, uint32_t tf, uint32_t len);
+/*
+ * Ranking walks the query terms' postings document at a time with MaxScore
+ * pruning: the terms are ordered by the most they can add to a score, and
+ * once the k-th best score exceeds what the weakest terms could add together,
+ * those terms stop producing candidates; they are only looked up, by a seek
+ * to the candidate's sequence number, for documents the other terms found,
+ * and only while that can still lift the document into the k best. Frequent
+ * terms, whose postings are long and weigh little, are thus mostly skipped
+ * page by page instead of read. The result is exact: a document's terms are
+ * summed in one order however it was found, and a document is only passed
+ * over when its upper bound is below the k-th score.
+ */
+typedef struct term_walk {
+    MDB_cursor *c;
+    unsigned char key[12];
+    const unsigned char *page; /* the current page of postings (MDB_GET_MULTIPLE) */
+    size_t n, i;               /* postings on it; the current one */
+    uint64_t seq;              /* the current posting's sequence number; UINT64_MAX at the end */
+    float idf;
+    double bound; /* the most this term can add to a score */
+} term_walk;
 
-static int postings_each(MDB_cursor *c, uint32_t scope, uint64_t hash, posting_fn fn, void *ctx)
+#define WALK_END UINT64_MAX
+
+static uint64_t posting_seq(const term_walk *w, size_t i)
+{
+    return store_get_be64(w->page + i * POSTING_SIZE);
+}
+
+static void walk_load(term_walk *w, const MDB_val *v)
+{
+    w->page = v->mv_data, w->n = v->mv_size / POSTING_SIZE, w->i = 0;
+    w->seq = w->n ? posting_seq(w, 0) : WALK_END;
+}
+
+/*
+ * Read a page of postings. `v` holds the value the cursor is on: for a term
+ * with a single posting LMDB keeps no duplicate page, and MDB_GET_MULTIPLE
+ * succeeds without touching `v`.
+ */
+static int walk_fetch(term_walk *w, MDB_cursor_op op, MDB_val *v)
+{
+    MDB_val k = {sizeof(w->key), w->key};
+    int rc = mdb_cursor_get(w->c, &k, v, op);
+
+    if (rc == MDB_NOTFOUND) {
+        w->seq = WALK_END, w->n = 0;
+        return CTXMEM_OK;
+    }
+    if (rc != 0)
+        return store_lmdb_error(rc, "read postings");
+    walk_load(w, v);
+    return CTXMEM_OK;
+}
+
+/* Position at the term's first posting; *found is 0 when the scope lacks it. */
+static int walk_open(term_walk *w, MDB_txn *txn, MDB_dbi dbi, uint32_t scope, uint64_t hash,
+                     int *found)
+{
+    MDB_val k = {sizeof(w->key), w->key}, v;
+    int rc;
+
+    *found = 0;
+    posting_key(w->key, scope, hash);
+    if ((rc = mdb_cursor_open(txn, dbi, &w->c)) != 0)
+        return store_lmdb_error(rc, "open postings");
+    rc = mdb_cursor_get(w->c, &k, &v, MDB_SET);
+    if (rc == MDB_NOTFOUND)
+        return CTXMEM_OK;
+    if (rc != 0)
+        return store_lmdb_error(rc, "read postings");
+    *found = 1;
+    return walk_fetch(w, MDB_GET_MULTIPLE, &v);
+}
+
+static int walk_next(term_walk *w)
+{
+    MDB_val v = {0, NULL};
+
+    if (++w->i < w->n) {
+        w->seq = posting_seq(w, w->i);
+        return CTXMEM_OK;
+    }
+    return walk_fetch(w, MDB_NEXT_MULTIPLE, &v);
+}
+
+/* First posting at or after `target` in [lo, n) of the current page. */
+static void walk_find(term_walk *w, size_t lo, uint64_t target)
+{
+    size_t hi = w->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (posting_seq(w, mid) < target)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    w->i = lo;
+    w->seq = lo < w->n ? posting_seq(w, lo) : WALK_END;
+}
+
+/* Move forward to the first posting at or after `target`, skipping pages. */
+static int walk_seek(term_walk *w, uint64_t target)
+{
+    unsigned char vb[POSTING_SIZE] = {0};
+    MDB_val k = {sizeof(w->key), w->key}, v = {sizeof(vb), vb};
+    int rc;
+
+    if (w->seq >= target)
+        return CTXMEM_OK;
+    if (posting_seq(w, w->n - 1) >= target) {
+        walk_find(w, w->i + 1, target);
+        return CTXMEM_OK;
+    }
+    store_put_be64(vb, target);
+    rc = mdb_cursor_get(w->c, &k, &v, MDB_GET_BOTH_RANGE);
+    if (rc == MDB_NOTFOUND) {
+        w->seq = WALK_END, w->n = 0;
+        return CTXMEM_OK;
+    }
+    if (rc != 0)
+        return store_lmdb_error(rc, "seek postings");
+    if ((rc = walk_fetch(w, MDB_GET_MULTIPLE, &v)) != CTXMEM_OK || w->seq == WALK_END)
+        return rc;
+    walk_find(w, 0, target);
+    return CTXMEM_OK;
+}
+
+static int term_df(MDB_cursor *c, uint32_t scope, uint64_t hash, size_t *df)
 {
     unsigned char kb[12];
     MDB_val k = {sizeof(kb), kb}, v;
     int rc;
 
+    *df = 0;
     posting_key(kb, scope, hash);
     rc = mdb_cursor_get(c, &k, &v, MDB_SET);
     if (rc == MDB_NOTFOUND)
         return CTXMEM_OK;
-    for (rc = rc ? rc : mdb_cursor_get(c, &k, &v, MDB_GET_MULTIPLE); rc == 0;
-         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_MULTIPLE)) {
-        const unsigned char *p = v.mv_data;
-        for (size_t i = 0; i + POSTING_SIZE <= v.mv_size; i += POSTING_SIZE)
-            fn(ctx, store_get_be64(p + i), ((uint32_t)p[i + 8] << 8) | p[i + 9],
-               ((uint32_t)p[i + 10] << 8) | p[i + 11]);
-    }
-    return rc == MDB_NOTFOUND ? CTXMEM_OK : store_lmdb_error(rc, "read postings");
-}
-
-static size_t term_df(MDB_cursor *c, uint32_t scope, uint64_t hash)
-{
-    unsigned char kb[12];
-    MDB_val k = {sizeof(kb), kb}, v;
-    size_t n = 0;
-
-    posting_key(kb, scope, hash);
-    if (mdb_cursor_get(c, &k, &v, MDB_SET) != 0 || mdb_cursor_count(c, &n) != 0)
-        return 0;
-    return (size_t)n;
-}
-
-struct bm25_acc {
-    float *acc;       /* per sequence number of the current scope */
-    uint64_t max_seq;
-    float idf, k1, b, avgdl;
-};
-
-static void bm25_add(void *ctx, uint64_t seq, uint32_t tf, uint32_t len)
-{
-    struct bm25_acc *a = ctx;
-    float norm = a->k1 * (1.0f - a->b + a->b * (float)len / a->avgdl);
-
-    if (seq <= a->max_seq)
-        a->acc[seq] += a->idf * (float)tf * (a->k1 + 1.0f) / ((float)tf + norm);
+    if (rc == 0)
+        rc = mdb_cursor_count(c, df);
+    return rc ? store_lmdb_error(rc, "count postings") : CTXMEM_OK;
 }
 
 /* Corpus statistics of the union of the scopes. */
@@ -170,75 +265,193 @@ static int union_stats(ctxmem_store *s, MDB_txn *txn, const rank_scope *scopes, 
     return CTXMEM_OK;
 }
 
-/* Score every query term into the per-scope accumulators. */
-static int score_terms(ctxmem_store *s, MDB_cursor *c, const rank_scope *scopes, size_t n,
-                       const lex_doc *q, struct bm25_acc *a, float **accs, double docs)
-{
-    int rc = CTXMEM_OK;
+/* What one search needs across scopes. */
+typedef struct bm25_run {
+    const lex_doc *q;
+    float *idf; /* per query term; 0 for a term no scope holds */
+    float k1, b, avgdl;
+    rank_cand *heap; /* the best `depth` so far */
+    size_t n_heap, depth;
+    float *contrib; /* per walk, for the document being scored */
+} bm25_run;
 
-    for (size_t t = 0; rc == CTXMEM_OK && t < q->n; t++) {
+/* Inverse document frequencies over the union of the scopes. */
+static int query_idf(MDB_cursor *c, const rank_scope *scopes, size_t n, double docs,
+                     bm25_run *r)
+{
+    for (size_t t = 0; t < r->q->n; t++) {
         double df = 0;
-        for (size_t i = 0; i < n; i++)
-            df += (double)term_df(c, scopes[i].id, q->terms[t].hash);
-        if (df == 0)
-            continue;
-        a->idf = (float)log(1.0 + (docs - df + 0.5) / (df + 0.5));
-        for (size_t i = 0; rc == CTXMEM_OK && i < n; i++) {
-            a->acc = accs[i], a->max_seq = scopes[i].max_seq;
-            rc = postings_each(c, scopes[i].id, q->terms[t].hash, bm25_add, a);
+        for (size_t i = 0; i < n; i++) {
+            size_t d;
+            int rc = term_df(c, scopes[i].id, r->q->terms[t].hash, &d);
+            if (rc != CTXMEM_OK)
+                return rc;
+            df += (double)d;
+        }
+        r->idf[t] = df > 0 ? (float)log(1.0 + (docs - df + 0.5) / (df + 0.5)) : 0;
+    }
+    return CTXMEM_OK;
+}
+
+static float bm25_term(const bm25_run *r, float idf, const unsigned char *p)
+{
+    uint32_t tf = ((uint32_t)p[8] << 8) | p[9], len = ((uint32_t)p[10] << 8) | p[11];
+    float norm = r->k1 * (1.0f - r->b + r->b * (float)len / r->avgdl);
+
+    return idf * (float)tf * (r->k1 + 1.0f) / ((float)tf + norm);
+}
+
+/* The k-th best score once `depth` documents are held; below it nothing enters. */
+static double heap_floor(const bm25_run *r)
+{
+    return r->n_heap == r->depth ? (double)r->heap[0].score : 0.0;
+}
+
+static int cmp_bound(const void *a, const void *b)
+{
+    const term_walk *x = a, *y = b;
+    return x->bound < y->bound ? -1 : x->bound > y->bound;
+}
+
+/*
+ * Score document `d`: the essential terms sitting on it, then the others by
+ * seek, strongest first, while the bound still reaches the k-th score.
+ * `below[j]` is the sum of the bounds of walks 0..j-1.
+ */
+static int score_doc(bm25_run *r, term_walk *w, size_t m, size_t e, const double *below,
+                     uint64_t d, uint32_t scope)
+{
+    double have = 0, floor = heap_floor(r);
+    float score = 0;
+    int rc;
+
+    memset(r->contrib, 0, m * sizeof(float));
+    for (size_t j = e; j < m; j++)
+        if (w[j].seq == d) {
+            float c = bm25_term(r, w[j].idf, w[j].page + w[j].i * POSTING_SIZE);
+            r->contrib[j] = c, have += c;
+            if ((rc = walk_next(&w[j])) != CTXMEM_OK)
+                return rc;
+        }
+    for (size_t j = e; j-- > 0;) {
+        if (have + below[j + 1] < floor)
+            return CTXMEM_OK;
+        if ((rc = walk_seek(&w[j], d)) != CTXMEM_OK)
+            return rc;
+        if (w[j].seq == d) {
+            float c = bm25_term(r, w[j].idf, w[j].page + w[j].i * POSTING_SIZE);
+            r->contrib[j] = c, have += c;
         }
     }
-    (void)s;
+    for (size_t j = 0; j < m; j++)
+        score += r->contrib[j];
+    if (score > 0) {
+        rank_cand c = {scope, d, score};
+        rank_heap_push(r->heap, &r->n_heap, r->depth, &c);
+    }
+    return CTXMEM_OK;
+}
+
+/* Walks 0..e-1 cannot make a document reach the k-th score on their own. */
+static size_t essential_from(const double *below, size_t m, size_t e, double floor)
+{
+    while (e < m && below[e + 1] < floor)
+        e++;
+    return e;
+}
+
+static int walk_scope(bm25_run *r, term_walk *w, size_t m, const rank_scope *sc)
+{
+    double *below = malloc((m + 1) * sizeof(*below));
+    size_t e = 0;
+    int rc = CTXMEM_OK;
+
+    if (!below)
+        return err_set(CTXMEM_ENOMEM, "index: out of memory ranking");
+    qsort(w, m, sizeof(*w), cmp_bound);
+    below[0] = 0;
+    for (size_t j = 0; j < m; j++)
+        below[j + 1] = below[j] + w[j].bound;
+    for (;;) {
+        uint64_t d = WALK_END;
+        e = essential_from(below, m, e, heap_floor(r));
+        for (size_t j = e; j < m; j++)
+            d = w[j].seq < d ? w[j].seq : d;
+        if (d == WALK_END || d > sc->max_seq)
+            break;
+        if ((rc = score_doc(r, w, m, e, below, d, sc->id)) != CTXMEM_OK)
+            break;
+    }
+    free(below);
     return rc;
 }
 
-static int collect_top(const rank_scope *scopes, size_t n, float **accs, size_t depth,
-                       rank_cand **out, size_t *n_out)
+/* Open a walk for every query term the scope holds, then rank its documents. */
+static int rank_scope_terms(ctxmem_store *s, MDB_txn *txn, bm25_run *r, const rank_scope *sc)
 {
-    rank_cand *heap = malloc((depth ? depth : 1) * sizeof(*heap));
-    size_t h = 0;
+    term_walk *w = calloc(r->q->n ? r->q->n : 1, sizeof(*w));
+    size_t m = 0;
+    int rc = CTXMEM_OK;
 
-    if (!heap)
+    if (!w)
         return err_set(CTXMEM_ENOMEM, "index: out of memory ranking");
-    for (size_t i = 0; i < n; i++)
-        for (uint64_t seq = 1; seq <= scopes[i].max_seq; seq++)
-            if (accs[i][seq] > 0) {
-                rank_cand c = {scopes[i].id, seq, accs[i][seq]};
-                rank_heap_push(heap, &h, depth, &c);
-            }
-    rank_heap_sort(heap, h);
-    *out = heap, *n_out = h;
-    return CTXMEM_OK;
+    for (size_t t = 0; rc == CTXMEM_OK && t < r->q->n; t++) {
+        int found = 0;
+        if (r->idf[t] <= 0)
+            continue;
+        rc = walk_open(&w[m], txn, s->dbi[DB_POSTINGS], sc->id, r->q->terms[t].hash, &found);
+        if (rc == CTXMEM_OK && found && w[m].seq != WALK_END) {
+            w[m].idf = r->idf[t];
+            /* tf/(tf+norm) < 1; the margin covers float rounding of the sum */
+            w[m].bound = (double)r->idf[t] * (r->k1 + 1.0) * (1.0 + 1e-5);
+            m++;
+        } else if (w[m].c) {
+            mdb_cursor_close(w[m].c);
+            w[m].c = NULL;
+        }
+    }
+    if (rc == CTXMEM_OK && m)
+        rc = walk_scope(r, w, m, sc);
+    for (size_t j = 0; j <= m && j < r->q->n; j++)
+        if (w[j].c)
+            mdb_cursor_close(w[j].c);
+    free(w);
+    return rc;
 }
 
 int lex_search(ctxmem_store *s, MDB_txn *txn, const rank_scope *scopes, size_t n_scopes,
                const lex_doc *query, const lex_params *p, size_t depth, rank_cand **out,
                size_t *n_out)
 {
-    struct bm25_acc a = {NULL, 0, 0, p->k1, p->b, 1};
-    float **accs = calloc(n_scopes ? n_scopes : 1, sizeof(*accs));
+    bm25_run r = {query, NULL, p->k1, p->b, 1, NULL, 0, depth ? depth : 1, NULL};
+    size_t nt = query->n ? query->n : 1;
     MDB_cursor *c = NULL;
-    double docs, avgdl;
+    double docs = 0, avgdl = 1;
     int rc, mrc;
 
     *out = NULL, *n_out = 0;
-    if (!accs)
-        return err_set(CTXMEM_ENOMEM, "index: out of memory ranking");
-    rc = union_stats(s, txn, scopes, n_scopes, &docs, &avgdl);
-    a.avgdl = (float)avgdl;
-    for (size_t i = 0; rc == CTXMEM_OK && i < n_scopes; i++)
-        if (!(accs[i] = calloc(scopes[i].max_seq + 1, sizeof(float))))
-            rc = err_set(CTXMEM_ENOMEM, "index: out of memory ranking");
+    r.idf = calloc(nt, sizeof(float)), r.contrib = calloc(nt, sizeof(float));
+    r.heap = malloc(r.depth * sizeof(*r.heap));
+    if (!r.idf || !r.contrib || !r.heap)
+        rc = err_set(CTXMEM_ENOMEM, "index: out of memory ranking");
+    else
+        rc = union_stats(s, txn, scopes, n_scopes, &docs, &avgdl);
+    r.avgdl = (float)avgdl;
     if (rc == CTXMEM_OK && (mrc = mdb_cursor_open(txn, s->dbi[DB_POSTINGS], &c)) != 0)
         rc = store_lmdb_error(mrc, "open postings");
     if (rc == CTXMEM_OK && docs > 0)
-        rc = score_terms(s, c, scopes, n_scopes, query, &a, accs, docs);
-    if (rc == CTXMEM_OK)
-        rc = collect_top(scopes, n_scopes, accs, depth, out, n_out);
+        rc = query_idf(c, scopes, n_scopes, docs, &r);
     if (c)
         mdb_cursor_close(c);
-    for (size_t i = 0; i < n_scopes; i++)
-        free(accs[i]);
-    free(accs);
-    return rc;
+    for (size_t i = 0; rc == CTXMEM_OK && docs > 0 && depth && i < n_scopes; i++)
+        rc = rank_scope_terms(s, txn, &r, &scopes[i]);
+    free(r.idf);
+    free(r.contrib);
+    if (rc != CTXMEM_OK) {
+        free(r.heap);
+        return rc;
+    }
+    rank_heap_sort(r.heap, r.n_heap);
+    *out = r.heap, *n_out = r.n_heap;
+    return CTXMEM_OK;
 }

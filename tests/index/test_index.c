@@ -301,6 +301,146 @@ static void test_index_bm25_matches_independent_computation(void **state)
     tu_rmtree(dir);
 }
 
+/* ---- top-k BM25 against an exhaustive ranking ---- */
+
+#define TK_DOCS 3000
+#define TK_VOCAB 240
+#define TK_DEPTH 30
+
+/* Word w of the test vocabulary: syllables no Snowball English rule changes. */
+static void tk_word(unsigned w, char *out)
+{
+    static const char cons[] = "bdkmptz", vow[] = "aou";
+    size_t n = 0;
+
+    for (int i = 0; i < 3; i++, w /= 21) {
+        out[n++] = cons[w % 21 % 7];
+        out[n++] = vow[w % 21 / 7];
+    }
+    out[n] = '\0';
+}
+
+/* A Zipf-like pick, so that a few words sit in most documents. */
+static unsigned tk_pick(unsigned *rng)
+{
+    *rng = *rng * 1103515245u + 12345u;
+    double u = ((*rng >> 8) & 0xFFFF) / 65536.0;
+    return (unsigned)(TK_VOCAB * u * u * u) % TK_VOCAB;
+}
+
+typedef struct tk_corpus {
+    unsigned short tf[TK_DOCS][TK_VOCAB];
+    unsigned len[TK_DOCS];
+    uint64_t ids[TK_DOCS];
+} tk_corpus;
+
+static void tk_fill(ctxmem_store *s, tk_corpus *c)
+{
+    static const ctxmem_scope scopes[2] = {{"alice", "helper", "s1"}, {"alice", "helper", "s2"}};
+    unsigned rng = 7;
+    char text[40 * 8], word[8];
+
+    for (size_t d = 0; d < TK_DOCS; d++) {
+        unsigned words = 3 + tk_pick(&rng) % 28;
+        size_t n = 0;
+        for (unsigned i = 0; i < words; i++) {
+            unsigned w = tk_pick(&rng);
+            tk_word(w, word);
+            n += (size_t)sprintf(text + n, "%s ", word);
+            c->tf[d][w]++;
+        }
+        c->len[d] = words;
+        c->ids[d] = add_text(s, &scopes[d % 2], text);
+    }
+}
+
+static double tk_score(const tk_corpus *c, const unsigned *q, size_t nq, size_t d,
+                       const double *df, double avgdl)
+{
+    double sc = 0;
+
+    for (size_t i = 0; i < nq; i++)
+        if (c->tf[d][q[i]])
+            sc += bm25(c->tf[d][q[i]], c->len[d], avgdl, df[q[i]], TK_DOCS);
+    return sc;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* One query: the engine's lexical list must be the exhaustive top TK_DEPTH. */
+static void tk_check(ctxmem_store *s, const tk_corpus *c, const unsigned *q, size_t nq,
+                     const double *df, double avgdl)
+{
+    static const ctxmem_scope both = {"alice", "helper", NULL};
+    ctxmem_search_opts o = CTXMEM_SEARCH_OPTS_INIT;
+    double *all = malloc(TK_DOCS * sizeof(*all));
+    char text[16 * 8], word[8];
+    ctxmem_hit *h = NULL;
+    size_t n = 0, len = 0, ranked = 0, positive = 0;
+
+    for (size_t i = 0; i < nq; i++) {
+        tk_word(q[i], word);
+        len += (size_t)sprintf(text + len, "%s ", word);
+    }
+    o.signals = CTXMEM_SIGNAL_LEXICAL;
+    o.neighbours = -1;
+    o.k = o.depth = TK_DEPTH;
+    assert_ctxmem(ctxmem_search(&h, &n, s, &both, 1, text, len, &o), CTXMEM_OK);
+    for (size_t d = 0; d < TK_DOCS; d++)
+        positive += (all[d] = tk_score(c, q, nq, d, df, avgdl)) > 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = (size_t)(h[i].id - c->ids[0]);
+        assert_true(d < TK_DOCS && c->ids[d] == h[i].id);
+        assert_float_equal(h[i].lexical_score, all[d], 1e-4 * all[d]);
+        ranked += h[i].lexical_rank > 0;
+    }
+    qsort(all, TK_DOCS, sizeof(*all), cmp_desc);
+    assert_int_equal(ranked, positive < TK_DEPTH ? positive : TK_DEPTH);
+    for (size_t i = 0; i < n; i++)
+        if (h[i].lexical_rank > 0)
+            assert_float_equal(h[i].lexical_score, all[h[i].lexical_rank - 1],
+                               1e-4 * all[h[i].lexical_rank - 1]);
+    ctxmem_hits_free(h);
+    free(all);
+}
+
+static void test_index_bm25_top_k_matches_exhaustive_ranking(void **state)
+{
+    char *dir = tu_tempdir();
+    ctxmem_store *s = open_store(dir, NULL, CTXMEM_OPEN_NOSYNC);
+    tk_corpus *c = calloc(1, sizeof(*c));
+    double df[TK_VOCAB] = {0}, total = 0;
+    unsigned rng = 99, q[12];
+
+    (void)state;
+    tk_fill(s, c);
+    for (size_t d = 0; d < TK_DOCS; d++) {
+        total += c->len[d];
+        for (size_t w = 0; w < TK_VOCAB; w++)
+            df[w] += c->tf[d][w] > 0;
+    }
+    /* Short and long queries over frequent and rare words; repeats are allowed. */
+    for (int i = 0; i < 60; i++) {
+        size_t nq = 1 + (size_t)i % 12, distinct = 0;
+        for (size_t j = 0; j < nq; j++) {
+            unsigned w = i % 3 ? tk_pick(&rng) : (unsigned)(rng = rng * 69069u + 1) % TK_VOCAB;
+            int seen = 0;
+            for (size_t k = 0; k < distinct; k++)
+                seen |= q[k] == w;
+            if (!seen)
+                q[distinct++] = w;
+        }
+        tk_check(s, c, q, distinct, df, total / TK_DOCS);
+    }
+    free(c);
+    ctxmem_store_close(s);
+    tu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_index_embedder_mismatch_is_refused),
         cmocka_unit_test(test_index_caller_embedding_must_match_and_be_finite),
         cmocka_unit_test(test_index_bm25_matches_independent_computation),
+        cmocka_unit_test(test_index_bm25_top_k_matches_exhaustive_ranking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
