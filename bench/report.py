@@ -188,8 +188,12 @@ def memory_rows(r: Dict[str, Any], rb: Optional[Dict[str, Any]]) -> List[Row]:
     limit = 1.2 * r["vector_mib"] + 64
     split = (f" (anon {r['rss_anon_mib']:.0f}, LMDB file pages {r['rss_file_mib']:.0f})"
              if "rss_anon_mib" in r else "")
+    floor = (f"; floor process {r['floor_peak_rss_mib']:.0f} MiB (anon "
+             f"{r['floor_rss_anon_mib']:.0f}, file {r['floor_rss_file_mib']:.0f})"
+             if r.get("floor_peak_rss_mib", -1) > 0 else "")
     rss = (f"peak RSS @{n:,}", f"{r['peak_rss_mib']:.0f} MiB{split}",
-           f"{r['vector_mib']:.0f} MiB vectors", f"{r['peak_rss_mib'] / limit:.2f} of limit",
+           f"{r['vector_mib']:.0f} MiB vectors{floor}",
+           f"{r['peak_rss_mib'] / limit:.2f} of limit",
            f"<= {limit:.0f} MiB" if at_1m else f"(1.2 x vectors + 64 = {limit:.0f} MiB)",
            verdict(r["peak_rss_mib"], limit, True) if at_1m else "info")
     ref = (f"rebuild: open {rb['open_ms']:.0f} + first search {rb['first_search_ms']:.0f} ms"

@@ -7,6 +7,10 @@
  * durable against a synced commit. Then the latency of one durable add of
  * one segment (p50/p99) against one synced LMDB put.
  *
+ * Last, the token counting that every add does, alone over the same texts,
+ * against the NOSYNC floor: a bound on the ratio that no indexing design can
+ * pass, since an add must at least count its tokens.
+ *
  * usage: bench_ingest [--segments N] [--runs R] [--single M]
  * Every run uses a fresh store; one warm-up run precedes the R measured runs
  * and ctxmem and LMDB runs alternate. Prints a table and one
@@ -154,7 +158,8 @@ static double median(double *v, size_t n)
     return bench_quantile(v, n, 0.5);
 }
 
-static void batched(const corpus *c, int durable, int runs)
+/* Returns the floor's median segments/s. */
+static double batched(const corpus *c, int durable, int runs)
 {
     double *a = malloc((size_t)runs * sizeof(double)), *b = malloc((size_t)runs * sizeof(double));
     double ra, rb;
@@ -173,6 +178,7 @@ static void batched(const corpus *c, int durable, int runs)
            "\"runs\":%d}\n", mode, c->n, BATCH, c->bytes, ra, rb, ra / rb, runs);
     free(a);
     free(b);
+    return rb;
 }
 
 static void single(const corpus *c, size_t m)
@@ -195,10 +201,38 @@ static void single(const corpus *c, size_t m)
     free(b);
 }
 
+/* Segments/s of o200k_base token counting alone, the same texts, median of runs. */
+static void counting_alone(const corpus *c, int runs, double floor_seg_s)
+{
+    double *a = malloc((size_t)runs * sizeof(double)), ra;
+    ctxmem_tokenizer *tok = NULL;
+    size_t total = 0, n;
+
+    if (ctxmem_tokenizer_load(&tok, "o200k_base", NULL) != CTXMEM_OK)
+        die("tokenizer", ctxmem_error_last()->message);
+    for (int r = 0; r < runs; r++) {
+        double t0 = bench_now_ms();
+        for (size_t i = 0; i < c->n; i++) {
+            ctxmem_tokenizer_count(tok, c->text[i], c->len[i], &n);
+            total += n;
+        }
+        a[r] = (double)c->n / ((bench_now_ms() - t0) / 1e3);
+    }
+    ra = median(a, (size_t)runs);
+    printf("\ntoken counting alone (o200k_base, %zu tokens per pass): %.0f seg/s, %.3f of the "
+           "NOSYNC floor\n", total / (size_t)runs, ra, ra / floor_seg_s);
+    printf("RESULT {\"bench\":\"ingest_count_only\",\"segments\":%zu,\"seg_per_s\":%.0f,"
+           "\"lmdb_nosync_seg_per_s\":%.0f,\"ratio\":%.4f}\n", c->n, ra, floor_seg_s,
+           ra / floor_seg_s);
+    ctxmem_tokenizer_free(tok);
+    free(a);
+}
+
 int main(int argc, char **argv)
 {
     size_t n = 20000, m = 300;
     int runs = 3;
+    double floor_nosync;
     corpus c;
 
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -218,8 +252,9 @@ int main(int argc, char **argv)
            "median of %d runs after a warm-up\n", BATCH, n, (double)c.bytes / 1e6, runs);
     printf("%-8s %10s %14s %14s %8s\n", "mode", "segments", "ctxmem seg/s", "LMDB seg/s",
            "ratio");
-    batched(&c, 0, runs);
+    floor_nosync = batched(&c, 0, runs);
     batched(&c, 1, runs);
     single(&c, m);
+    counting_alone(&c, runs, floor_nosync);
     return 0;
 }

@@ -83,6 +83,29 @@ static double search_once(ctxmem_store *s, const char *q)
 }
 
 /* Time one window; *items gets its item count. */
+/* Sums of the report's stage times over the measured windows (pinned ... cold). */
+static double stage_us[7];
+static size_t stage_windows;
+
+static void add_stages(const ctxmem_window_report *r)
+{
+    const double us[7] = {r->us_pinned, r->us_maintain, r->us_hot,  r->us_warm,
+                          r->us_search, r->us_cold,     r->us_total};
+    for (int i = 0; i < 7; i++)
+        stage_us[i] += us[i];
+    stage_windows++;
+}
+
+/* Where an assembly's time goes, from its report, as means over the measured windows. */
+static void print_stages(void)
+{
+    double n = stage_windows ? (double)stage_windows : 1;
+
+    printf("         window stages, mean us: pinned %.0f, maintain %.0f, hot %.0f, warm %.0f, "
+           "search %.0f, cold %.0f, total %.0f\n", stage_us[0] / n, stage_us[1] / n,
+           stage_us[2] / n, stage_us[3] / n, stage_us[4] / n, stage_us[5] / n, stage_us[6] / n);
+}
+
 static double window_once(ctxmem_store *s, const char *q, size_t *items)
 {
     ctxmem_budget b = CTXMEM_BUDGET_INIT;
@@ -94,6 +117,8 @@ static double window_once(ctxmem_store *s, const char *q, size_t *items)
     if (ctxmem_window_assemble(&w, s, &scope, q, strlen(q), &b) != CTXMEM_OK)
         die("assemble");
     t = bench_now_ms() - t;
+    if (!items)
+        add_stages(ctxmem_window_report_get(w));
     if (items) {
         const ctxmem_window_report *r = ctxmem_window_report_get(w);
         *items = 0;
@@ -215,6 +240,51 @@ static double floor_once(ctxmem_store *s, FaissIndex *idx, uint32_t sid, const f
     return bench_now_ms() - t;
 }
 
+/*
+ * floor-rss: the floor's own memory, in a fresh process so that neither
+ * side's pages count for the other. Opens the store, loads the index file,
+ * runs measure's warm-up queries through the floor (k = 20, then k = K) and
+ * prints peak, anonymous and file-backed resident KiB.
+ */
+static int floor_rss_child(const char *dir, size_t asm_k)
+{
+    char(*q)[QUERY_CAP] = malloc(WARMUP * sizeof(*q));
+    ctxmem_store *s = open_store(dir, NULL);
+    FaissIndex *idx = floor_index(s, dir);
+    float v[EMBED_DEFAULT_DIM];
+    uint32_t sid;
+
+    make_queries(q, WARMUP);
+    if (ctxmem_store_scope_id(s, &scope, &sid) != CTXMEM_OK)
+        die("scope id");
+    for (size_t i = 0; i < WARMUP; i++) {
+        const char *text = q[i];
+        size_t len = strlen(text);
+        embed_builtin(NULL, &text, &len, 1, v);
+        floor_once(s, idx, sid, v, SEARCH_K);
+        floor_once(s, idx, sid, v, asm_k);
+    }
+    printf("%ld %ld %ld\n", bench_peak_rss_kib(), bench_status_kib("RssAnon"),
+           bench_status_kib("RssFile"));
+    return 0;
+}
+
+static const char *self_path;
+
+static void floor_rss(size_t n, const char *dir, size_t asm_k, long out[3])
+{
+    char cmd[1200];
+    FILE *p;
+
+    out[0] = out[1] = out[2] = -1;
+    snprintf(cmd, sizeof(cmd), "'%s' floor-rss %zu '%s' --k %zu", self_path, n, dir, asm_k);
+    if (!(p = popen(cmd, "r")))
+        return;
+    if (fscanf(p, "%ld %ld %ld", &out[0], &out[1], &out[2]) != 3)
+        out[0] = out[1] = out[2] = -1;
+    pclose(p);
+}
+
 typedef struct lat {
     double *p50, *p99; /* per round */
 } lat;
@@ -233,7 +303,7 @@ static int measure(size_t n, const char *dir, size_t nq, int rounds)
     lat l[4];
     double open_ms, first_ms, med[4][2];
     size_t items = 0, asm_k;
-    long rss_kib, anon_kib, file_kib;
+    long rss_kib, anon_kib, file_kib, floor_kib[3];
     ctxmem_store *s;
     FaissIndex *idx;
     uint32_t sid;
@@ -252,6 +322,7 @@ static int measure(size_t n, const char *dir, size_t nq, int rounds)
     /* Before the floor loads its own copy. RssFile is LMDB's mapped pages. */
     rss_kib = bench_peak_rss_kib();
     anon_kib = bench_status_kib("RssAnon"), file_kib = bench_status_kib("RssFile");
+    floor_rss(n, dir, items < 512 ? items : 512, floor_kib);
 
     idx = floor_index(s, dir);
     if (ctxmem_store_scope_id(s, &scope, &sid) != CTXMEM_OK)
@@ -289,15 +360,19 @@ static int measure(size_t n, const char *dir, size_t nq, int rounds)
            open_ms, first_ms, rss_kib / 1024.0, anon_kib / 1024.0, file_kib / 1024.0,
            med[0][0], med[0][1], med[1][0], med[1][1], med[2][0], med[2][1], asm_k, med[3][0],
            med[3][1]);
+    printf("         floor process after the same warm-up: peak RSS %.1f MiB (anon %.1f, file "
+           "%.1f)\n", floor_kib[0] / 1024.0, floor_kib[1] / 1024.0, floor_kib[2] / 1024.0);
+    print_stages();
     printf("RESULT {\"bench\":\"scale\",\"segments\":%zu,\"queries\":%zu,\"rounds\":%d,"
            "\"open_ms\":%.2f,\"first_search_ms\":%.2f,\"peak_rss_mib\":%.1f,"
-           "\"rss_anon_mib\":%.1f,\"rss_file_mib\":%.1f,"
+           "\"rss_anon_mib\":%.1f,\"rss_file_mib\":%.1f,\"floor_peak_rss_mib\":%.1f,"
+           "\"floor_rss_anon_mib\":%.1f,\"floor_rss_file_mib\":%.1f,"
            "\"vector_mib\":%.1f,\"search_p50_ms\":%.4f,\"search_p99_ms\":%.4f,"
            "\"search_floor_p50_ms\":%.4f,\"search_floor_p99_ms\":%.4f,"
            "\"window_p50_ms\":%.4f,\"window_p99_ms\":%.4f,\"window_floor_k\":%zu,"
            "\"window_floor_p50_ms\":%.4f,\"window_floor_p99_ms\":%.4f}\n", n, nq, rounds,
            open_ms, first_ms, rss_kib / 1024.0, anon_kib / 1024.0, file_kib / 1024.0,
-           (double)n * EMBED_DEFAULT_DIM * sizeof(float) / 1048576.0, med[0][0], med[0][1],
+           floor_kib[0] / 1024.0, floor_kib[1] / 1024.0, floor_kib[2] / 1024.0, (double)n * EMBED_DEFAULT_DIM * sizeof(float) / 1048576.0, med[0][0], med[0][1],
            med[1][0], med[1][1], med[2][0], med[2][1], asm_k, med[3][0], med[3][1]);
     faiss_Index_free(idx);
     ctxmem_store_close(s);
@@ -326,11 +401,13 @@ static int rebuild(size_t n, const char *dir)
 
 int main(int argc, char **argv)
 {
-    size_t nq = 300;
+    size_t nq = 300, floor_k = 70;
     int rounds = 3;
 
     if (argc < 4) {
-        fprintf(stderr, "usage: %s build|measure|rebuild N DIR [--queries Q] [--rounds R]\n",
+        fprintf(stderr,
+                "usage: %s build|measure|rebuild|floor-rss N DIR [--queries Q] [--rounds R] "
+                "[--k K]\n",
                 argv[0]);
         return 2;
     }
@@ -339,9 +416,12 @@ int main(int argc, char **argv)
             nq = (size_t)atol(argv[i + 1]);
         else if (strcmp(argv[i], "--rounds") == 0)
             rounds = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--k") == 0)
+            floor_k = (size_t)atol(argv[i + 1]);
     }
-    if (nq < 10 || rounds < 1) {
-        fprintf(stderr, "bench_scale: need --queries >= 10 and --rounds >= 1\n");
+    self_path = argv[0];
+    if (nq < 10 || rounds < 1 || floor_k < 1 || floor_k > 512) {
+        fprintf(stderr, "bench_scale: need --queries >= 10, --rounds >= 1, 1 <= --k <= 512\n");
         return 2;
     }
     if (strcmp(argv[1], "build") == 0)
@@ -350,6 +430,8 @@ int main(int argc, char **argv)
         return measure((size_t)atol(argv[2]), argv[3], nq, rounds);
     if (strcmp(argv[1], "rebuild") == 0)
         return rebuild((size_t)atol(argv[2]), argv[3]);
+    if (strcmp(argv[1], "floor-rss") == 0)
+        return floor_rss_child(argv[3], floor_k);
     fprintf(stderr, "bench_scale: unknown mode %s\n", argv[1]);
     return 2;
 }
