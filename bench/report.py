@@ -209,6 +209,11 @@ def scale_rows(recs: List[Dict[str, Any]]) -> List[Row]:
     scale = sorted(rows_of(recs, "scale"), key=lambda r: r["segments"])
     rebuild = {r["segments"]: r for r in rows_of(recs, "scale_rebuild")}
     t = [row for r in scale for row in latency_rows(r)]
+    t += [(f"vector index recall@20 / @100 @{r['segments']:,}",
+           f"{r['recall_at_20']:.3f} / {r['recall_at_100']:.3f}",
+           f"exhaustive search ({r['index']}, {r['file_bytes_per_vector']:.0f} B per vector)",
+           "-", "none set", "info")
+          for r in sorted(rows_of(recs, "vector_recall"), key=lambda r: r["segments"])]
     return t + [row for r in scale for row in memory_rows(r, rebuild.get(r["segments"]))]
 
 

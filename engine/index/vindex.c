@@ -7,11 +7,14 @@
  * the scope holds, never what the store holds:
  *  - "IDMap,Flat" (exact inner product) up to flat_max vectors (default
  *    8,192 with CTXMEM_VINDEX_AUTO);
- *  - "IVF<nlist>,Flat" past it: nlist is the power of two at or below
- *    sqrt(n), 64-1,024, trained on at most 50 * nlist vectors, searched with
- *    nprobe = max(4, nlist / 32). IVF supports remove_ids, which HNSW does not
- *    in FAISS 1.7.3. It is retrained when the scope grows to 4 times the
- *    size it was trained at.
+ *  - "IVF<nlist>,SQ8" past it ("IVF<nlist>,Flat" with CTXMEM_VINDEX_IVF_FLAT):
+ *    nlist is the power of two at or below sqrt(n), 64-1,024, trained on at
+ *    most 50 * nlist vectors, searched with nprobe = max(4, nlist / 32). SQ8
+ *    keeps one byte per dimension: a quarter of the memory, the cache file and
+ *    its load time, for no loss of recall measured on the scale benchmark
+ *    (bench_vrecall), but a slower scan with FAISS's scalar fallback code.
+ *    IVF supports remove_ids, which HNSW does not in FAISS 1.7.3. It is
+ *    retrained when the scope grows to 4 times the size it was trained at.
  *
  * A loaded index is caught up from LMDB before every search (vectors with a
  * higher sequence number are added) and rebuilt when a forget bumped the
@@ -242,7 +245,8 @@ static int train_ivf(ctxmem_store *s, MDB_txn *txn, struct vcache *c, size_t n)
     uint64_t last;
     int rc, frc;
 
-    snprintf(spec, sizeof(spec), "IVF%zu,Flat", nl);
+    snprintf(spec, sizeof(spec), "IVF%zu,%s", nl,
+             s->index->vkind == CTXMEM_VINDEX_IVF_FLAT ? "Flat" : "SQ8");
     frc = faiss_index_factory(&c->idx, (int)dim, spec, METRIC_INNER_PRODUCT);
     if (frc)
         return faiss_error(frc, CTXMEM_EIO, "create IVF index");
@@ -261,7 +265,8 @@ static int want_ivf(ctxmem_store *s, size_t n)
 {
     unsigned k = s->index->vkind;
 
-    return k == CTXMEM_VINDEX_IVF || (k == CTXMEM_VINDEX_AUTO && n > s->index->flat_max);
+    return k == CTXMEM_VINDEX_IVF || k == CTXMEM_VINDEX_IVF_FLAT ||
+           (k == CTXMEM_VINDEX_AUTO && n > s->index->flat_max);
 }
 
 /* Rebuild a scope's index from LMDB. IVF needs enough vectors to train. */

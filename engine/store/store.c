@@ -37,7 +37,7 @@ static int check_options(const ctxmem_options *o)
     if (o->max_segment_bytes > UINT32_MAX)
         return err_set(CTXMEM_EINVAL, "store: max_segment_bytes %zu exceeds 4 GiB",
                        o->max_segment_bytes);
-    if (o->vector_index > CTXMEM_VINDEX_IVF)
+    if (o->vector_index > CTXMEM_VINDEX_IVF_FLAT)
         return err_set(CTXMEM_EINVAL, "store: unknown vector_index %u", o->vector_index);
     return CTXMEM_OK;
 }

@@ -46,11 +46,19 @@ enum {
     CTXMEM_OPEN_NOSYNC = 1 << 3
 };
 
-/** Kinds of vector index, for ctxmem_options.vector_index. */
+/**
+ * Kinds of vector index, for ctxmem_options.vector_index. IVF indexes are
+ * approximate: a search scans the lists of the nearest 1/32 of the
+ * centroids (at least 4). IVF keeps each vector as 8-bit scalar-quantized
+ * codes (a quarter of the float bytes, with the same recall in our
+ * benchmarks); IVF_FLAT keeps the floats, which costs four times the memory
+ * and load time and scans faster with a FAISS built without AVX2.
+ */
 enum {
-    CTXMEM_VINDEX_AUTO = 0, /**< flat up to vector_flat_max vectors per scope, then IVF */
-    CTXMEM_VINDEX_FLAT = 1, /**< always exact (cost grows with the scope) */
-    CTXMEM_VINDEX_IVF = 2   /**< IVF once a scope has 2,496 vectors to train on */
+    CTXMEM_VINDEX_AUTO = 0,    /**< flat up to vector_flat_max vectors per scope, then IVF */
+    CTXMEM_VINDEX_FLAT = 1,    /**< always exact (cost grows with the scope) */
+    CTXMEM_VINDEX_IVF = 2,     /**< IVF (8-bit codes) once a scope has 2,496 vectors */
+    CTXMEM_VINDEX_IVF_FLAT = 3 /**< IVF with full-precision vectors, from 2,496 vectors */
 };
 
 /**
@@ -92,7 +100,7 @@ typedef struct ctxmem_options {
      * language than the store's is refused with CTXMEM_EMISMATCH.
      */
     const char *language;
-    unsigned vector_index;  /**< CTXMEM_VINDEX_*; default AUTO */
+    unsigned vector_index;  /**< CTXMEM_VINDEX_*; default AUTO (not recorded in the store) */
     size_t vector_flat_max; /**< AUTO's flat-to-IVF threshold, vectors; default 8192 */
 } ctxmem_options;
 

@@ -441,6 +441,95 @@ static void test_index_bm25_top_k_matches_exhaustive_ranking(void **state)
     tu_rmtree(dir);
 }
 
+/* ---- IVF kinds ---- */
+
+#define IV_N 3000
+
+static void iv_vector(unsigned i, float *v)
+{
+    unsigned x = i * 2654435761u + 1;
+    double norm = 0;
+
+    for (int d = 0; d < 128; d++) {
+        x = x * 1103515245u + 12345u;
+        v[d] = (float)((x >> 8) & 0xFFFF) / 65536.0f - 0.5f;
+        norm += v[d] * v[d];
+    }
+    for (int d = 0; d < 128; d++)
+        v[d] /= (float)sqrt(norm);
+}
+
+/* A store of IV_N notes with known vectors; returns the cache file's size. */
+static long iv_build(unsigned kind, uint64_t *first_id)
+{
+    ctxmem_options o = CTXMEM_OPTIONS_INIT;
+    ctxmem_search_opts so = CTXMEM_SEARCH_OPTS_INIT;
+    char *dir = tu_tempdir(), path[600];
+    ctxmem_store *s = NULL;
+    ctxmem_segment_in in = {0};
+    float v[128];
+    long size;
+    FILE *f;
+
+    o.tokenizer = "approx";
+    o.flags = CTXMEM_OPEN_NOSYNC;
+    o.vector_index = kind;
+    assert_ctxmem(ctxmem_store_open(&s, dir, &o), CTXMEM_OK);
+    in.role = CTXMEM_ROLE_NOTE;
+    in.embedding = v, in.embedding_dim = 128;
+    for (unsigned i = 0; i < IV_N; i++) {
+        char text[32];
+        uint64_t id;
+        in.text = text, in.text_len = (size_t)sprintf(text, "note %u", i);
+        iv_vector(i, v);
+        assert_ctxmem(ctxmem_store_add(s, &alice, &in, 1, &id), CTXMEM_OK);
+        if (i == 0)
+            *first_id = id;
+    }
+    /* Each stored vector, as the query, is its own best match. */
+    so.signals = CTXMEM_SIGNAL_VECTOR, so.neighbours = -1, so.k = 1;
+    so.weight_recency = -1; /* negative: none, so the best vector comes first */
+    so.query_embedding = v, so.query_embedding_dim = 128;
+    for (unsigned i = 0; i < IV_N; i += 97) {
+        ctxmem_hit *h = NULL;
+        size_t n = 0;
+        iv_vector(i, v);
+        assert_ctxmem(ctxmem_search(&h, &n, s, &alice, 1, NULL, 0, &so), CTXMEM_OK);
+        assert_int_equal(n, 1);
+        assert_int_equal(h[0].id, *first_id + i);
+        assert_float_equal(h[0].vector_score, 1.0, 0.02);
+        ctxmem_hits_free(h);
+    }
+    ctxmem_store_close(s);
+    snprintf(path, sizeof(path), "%s/vindex/1.faiss", dir);
+    assert_non_null(f = fopen(path, "rb"));
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fclose(f);
+    tu_rmtree(dir);
+    return size;
+}
+
+static void test_index_ivf_keeps_a_byte_per_dimension_and_finds_each_vector(void **state)
+{
+    ctxmem_options o = CTXMEM_OPTIONS_INIT;
+    ctxmem_store *s = NULL;
+    char *dir = tu_tempdir();
+    uint64_t id;
+    long sq8, flat;
+
+    (void)state;
+    o.vector_index = CTXMEM_VINDEX_IVF_FLAT + 1;
+    assert_ctxmem(ctxmem_store_open(&s, dir, &o), CTXMEM_EINVAL);
+    assert_null(s);
+    tu_rmtree(dir);
+    sq8 = iv_build(CTXMEM_VINDEX_IVF, &id);
+    flat = iv_build(CTXMEM_VINDEX_IVF_FLAT, &id);
+    /* codes of 128 bytes against 512 bytes of floats, each with an 8-byte id */
+    assert_true(sq8 > IV_N * 136L && sq8 < IV_N * 136L + 200000);
+    assert_true(flat > IV_N * 520L && flat < IV_N * 520L + 200000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_index_caller_embedding_must_match_and_be_finite),
         cmocka_unit_test(test_index_bm25_matches_independent_computation),
         cmocka_unit_test(test_index_bm25_top_k_matches_exhaustive_ranking),
+        cmocka_unit_test(test_index_ivf_keeps_a_byte_per_dimension_and_finds_each_vector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
