@@ -85,6 +85,18 @@ void rank_heap_sort(rank_cand *heap, size_t n)
         qsort(heap, n, sizeof(*heap), cmp_best_first);
 }
 
+/* The order of rank_heap_sort for a list that is already nearly in it. */
+static void rank_sort_ordered(rank_cand *c, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        rank_cand t = c[i];
+        size_t j = i;
+        for (; j > 0 && better(&t, &c[j - 1]); j--)
+            c[j] = c[j - 1];
+        c[j] = t;
+    }
+}
+
 /* ---- options ---- */
 
 static float pick(float v, float dflt)
@@ -243,36 +255,47 @@ static int list_push(fused_list *l, const fused *f)
     return CTXMEM_OK;
 }
 
-/* Both rankings into one list, one entry per segment, with their ranks. */
+/* Slot of (scope, seq) in an open-addressing table of `mask + 1` entries of index + 1. */
+static size_t pos_slot(const fused_list *l, const uint32_t *table, size_t mask, uint32_t scope,
+                       uint64_t seq)
+{
+    size_t i = (size_t)(((seq ^ ((uint64_t)scope << 40)) * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+
+    while (table[i] && (l->f[table[i] - 1].scope != scope || l->f[table[i] - 1].seq != seq))
+        i = (i + 1) & mask;
+    return i;
+}
+
+/*
+ * Both rankings into one list, one entry per segment, with their ranks. The
+ * order of the list does not matter: select_hits sorts it by score.
+ */
 static int merge_ranks(const rank_cand *v, size_t nv, const rank_cand *lx, size_t nl,
                        fused_list *out)
 {
-    size_t m = 0;
+    size_t cap = 16, mask;
+    uint32_t *table;
     int rc = CTXMEM_OK;
 
-    for (size_t i = 0; rc == CTXMEM_OK && i < nv; i++) {
-        fused f = {v[i].scope, v[i].seq, 0, 0, 0, v[i].score, 0, 0, (int)i + 1, 0, 0};
-        rc = list_push(out, &f);
+    while (cap < 2 * (nv + nl))
+        cap *= 2;
+    mask = cap - 1;
+    if (!(table = calloc(cap, sizeof(*table))))
+        return err_set(CTXMEM_ENOMEM, "search: out of memory");
+    for (size_t i = 0; rc == CTXMEM_OK && i < nv + nl; i++) {
+        const rank_cand *c = i < nv ? &v[i] : &lx[i - nv];
+        size_t slot = pos_slot(out, table, mask, c->scope, c->seq);
+        fused f = {c->scope, c->seq, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        fused *a = table[slot] ? &out->f[table[slot] - 1] : &f;
+        if (i < nv)
+            a->vrank = (int)i + 1, a->vscore = c->score;
+        else
+            a->lrank = (int)(i - nv) + 1, a->lscore = c->score;
+        if (a == &f && (rc = list_push(out, &f)) == CTXMEM_OK)
+            table[slot] = (uint32_t)out->n;
     }
-    for (size_t i = 0; rc == CTXMEM_OK && i < nl; i++) {
-        fused f = {lx[i].scope, lx[i].seq, 0, 0, 0, 0, lx[i].score, 0, 0, (int)i + 1, 0};
-        rc = list_push(out, &f);
-    }
-    if (rc != CTXMEM_OK || out->n == 0)
-        return rc;
-    qsort(out->f, out->n, sizeof(*out->f), cmp_pos);
-    for (size_t i = 1; i < out->n; i++) {
-        fused *a = &out->f[m], *b = &out->f[i];
-        if (a->scope == b->scope && a->seq == b->seq) {
-            a->vrank = a->vrank ? a->vrank : b->vrank;
-            a->lrank = a->lrank ? a->lrank : b->lrank;
-            a->vscore += b->vscore, a->lscore += b->lscore;
-        } else {
-            out->f[++m] = *b;
-        }
-    }
-    out->n = m + 1;
-    return CTXMEM_OK;
+    free(table);
+    return rc;
 }
 
 static uint64_t scope_max_seq(const rank_scope *scopes, size_t n, uint32_t id)
@@ -437,17 +460,24 @@ static int vector_rank(ctxmem_store *s, MDB_txn *txn, const rank_scope *scopes, 
     size_t h = 0, m;
     int rc = one && heap ? CTXMEM_OK : err_set(CTXMEM_ENOMEM, "search: out of memory");
 
+    if (rc == CTXMEM_OK && n == 1) {
+        /* FAISS returns one scope's list best first; only ties need ordering */
+        rc = vindex_search(s, txn, &scopes[0], q, depth, heap, &h);
+        rank_sort_ordered(heap, h);
+        n = 0;
+    }
     for (size_t i = 0; rc == CTXMEM_OK && i < n; i++) {
         rc = vindex_search(s, txn, &scopes[i], q, depth, one, &m);
         for (size_t j = 0; rc == CTXMEM_OK && j < m; j++)
             rank_heap_push(heap, &h, depth, &one[j]);
+        if (i + 1 == n)
+            rank_heap_sort(heap, h);
     }
     free(one);
     if (rc != CTXMEM_OK) {
         free(heap);
         return rc;
     }
-    rank_heap_sort(heap, h);
     *out = heap, *n_out = h;
     return CTXMEM_OK;
 }
