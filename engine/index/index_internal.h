@@ -143,7 +143,7 @@ void vindex_drop_all(ctxmem_store *s);
 int vindex_put(ctxmem_store *s, MDB_txn *txn, uint32_t scope, uint64_t seq, const float *v);
 int vindex_del(ctxmem_store *s, MDB_txn *txn, uint32_t scope, uint64_t seq);
 /* Kinds of vector index. */
-enum { VINDEX_FLAT = 1, VINDEX_IVF = 2 };
+enum { VINDEX_FLAT = 1, VINDEX_IVF = 2, VINDEX_IVF_FLAT = 3 }; /* IVF: 8-bit codes */
 
 /* The index state kept in the store handle. */
 struct index_state {

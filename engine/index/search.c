@@ -15,6 +15,8 @@
 
 #define DEFAULT_K 20
 #define DEFAULT_DEPTH 100
+#define MAX_K ((size_t)1 << 20)
+#define MAX_DEPTH ((size_t)1 << 22) /* also keeps depth * sizeof(...) far from overflow */
 #define DEFAULT_W_VECTOR 0.3f
 #define DEFAULT_W_LEXICAL 1.0f
 #define DEFAULT_W_RECENCY 0.001f
@@ -114,6 +116,9 @@ static int resolve_opts(const ctxmem_search_opts *in, ctxmem_search_opts *o)
                        o->version, CTXMEM_SEARCH_OPTS_VERSION);
     if (o->signals & ~(unsigned)CTXMEM_SIGNAL_ALL)
         return err_set(CTXMEM_EINVAL, "search: unknown signals 0x%x", o->signals);
+    if (o->k > MAX_K || o->depth > MAX_DEPTH)
+        return err_set(CTXMEM_EINVAL, "search: k %zu or depth %zu over the maximum (%zu, %zu)",
+                       o->k, o->depth, MAX_K, MAX_DEPTH);
     o->k = o->k ? o->k : DEFAULT_K;
     o->signals = o->signals ? o->signals : CTXMEM_SIGNAL_ALL;
     o->depth = o->depth ? o->depth : (o->k * 4 > DEFAULT_DEPTH ? o->k * 4 : DEFAULT_DEPTH);

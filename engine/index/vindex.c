@@ -7,14 +7,22 @@
  * the scope holds, never what the store holds:
  *  - "IDMap,Flat" (exact inner product) up to flat_max vectors (default
  *    8,192 with CTXMEM_VINDEX_AUTO);
- *  - "IVF<nlist>,SQ8" past it ("IVF<nlist>,Flat" with CTXMEM_VINDEX_IVF_FLAT):
- *    nlist is the power of two at or below sqrt(n), 64-1,024, trained on at
- *    most 50 * nlist vectors, searched with nprobe = max(4, nlist / 32). SQ8
- *    keeps one byte per dimension: a quarter of the memory, the cache file and
- *    its load time, for no loss of recall measured on the scale benchmark
- *    (bench_vrecall), but a slower scan with FAISS's scalar fallback code.
- *    IVF supports remove_ids, which HNSW does not in FAISS 1.7.3. It is
- *    retrained when the scope grows to 4 times the size it was trained at.
+ *  - IVF past it: nlist is the power of two at or below sqrt(n), 64-1,024,
+ *    trained on at most 50 * nlist vectors, searched with nprobe =
+ *    max(4, nlist / 32), retrained when the scope grows to 4 times the size it
+ *    was trained at. IVF supports remove_ids, which HNSW does not in FAISS
+ *    1.7.3. Its lists hold 8-bit codes (IndexIVFScalarQuantizer, QT_8bit) of
+ *    the vectors themselves, not of residuals, over [-1, 1] in every
+ *    dimension: the range of any component of a unit vector, so that no
+ *    vector added after training is clipped. One byte per dimension is a
+ *    quarter of the memory, cache file and load time of floats, for no loss
+ *    of recall measured on the scale benchmark (bench_vrecall), but a slower
+ *    scan with FAISS's scalar fallback code. CTXMEM_VINDEX_IVF_FLAT keeps
+ *    the floats ("IVF<nlist>,Flat").
+ *
+ * A cache of another kind than the store's options ask for is rebuilt, except
+ * that an IVF index is kept when forgets shrink an AUTO scope below the flat
+ * threshold.
  *
  * A loaded index is caught up from LMDB before every search (vectors with a
  * higher sequence number are added) and rebuilt when a forget bumped the
@@ -31,7 +39,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <faiss/c_api/IndexFlat_c.h>
 #include <faiss/c_api/IndexIVF_c.h>
+#include <faiss/c_api/IndexScalarQuantizer_c.h>
 #include <faiss/c_api/Index_c.h>
 #include <faiss/c_api/error_c.h>
 #include <faiss/c_api/impl/AuxIndexStructures_c.h>
@@ -48,7 +58,7 @@
 #include <xxhash.h>
 
 #define BATCH 4096
-#define STATE_MAGIC "ctxmem-vindex 1"
+#define STATE_MAGIC "ctxmem-vindex 2"
 #define RETRAIN_GROWTH 4
 
 struct vcache {
@@ -237,27 +247,76 @@ static int take_sample(void *ctx, const float *x, const idx_t *ids, size_t n)
     return CTXMEM_OK;
 }
 
+/* The kind of IVF index the store's options ask for. */
+static int ivf_kind(const ctxmem_store *s)
+{
+    return s->index->vkind == CTXMEM_VINDEX_IVF_FLAT ? VINDEX_IVF_FLAT : VINDEX_IVF;
+}
+
+/* An untrained IVF index of the wanted kind; see the top of the file. */
+static int ivf_new(ctxmem_store *s, size_t nl, FaissIndex **out)
+{
+    size_t dim = s->index->dim;
+    FaissIndexFlatIP *q = NULL;
+    FaissIndexIVFScalarQuantizer *sq = NULL;
+    char spec[32];
+    int frc;
+
+    if (ivf_kind(s) == VINDEX_IVF_FLAT) {
+        snprintf(spec, sizeof(spec), "IVF%zu,Flat", nl);
+        frc = faiss_index_factory(out, (int)dim, spec, METRIC_INNER_PRODUCT);
+        return frc ? faiss_error(frc, CTXMEM_EIO, "create IVF index") : CTXMEM_OK;
+    }
+    frc = faiss_IndexFlatIP_new_with(&q, (idx_t)dim);
+    if (frc == 0)
+        frc = faiss_IndexIVFScalarQuantizer_new_with_metric(&sq, (FaissIndex *)q, dim, nl, QT_8bit,
+                                                            METRIC_INNER_PRODUCT, 0);
+    if (frc != 0) {
+        faiss_Index_free((FaissIndex *)q);
+        return faiss_error(frc, CTXMEM_EIO, "create IVF index");
+    }
+    faiss_IndexIVFScalarQuantizer_set_own_fields(sq, 1);
+    *out = (FaissIndex *)sq;
+    return CTXMEM_OK;
+}
+
+/* Set every dimension's code range to [-1, 1], whatever the sample spanned. */
+static int sq_full_range(FaissIndex *idx, size_t dim)
+{
+    FaissIndexIVFScalarQuantizer *sq = faiss_IndexIVFScalarQuantizer_cast(idx);
+    float *ends = sq ? malloc(2 * dim * sizeof(float)) : NULL;
+    int frc;
+
+    if (!sq)
+        return CTXMEM_OK;
+    if (!ends)
+        return err_set(CTXMEM_ENOMEM, "index: out of memory training");
+    for (size_t i = 0; i < dim; i++)
+        ends[i] = -1.0f, ends[dim + i] = 1.0f;
+    frc = faiss_IndexIVFScalarQuantizer_train_residual(sq, 2, ends);
+    free(ends);
+    return frc ? faiss_error(frc, CTXMEM_EIO, "set the code range") : CTXMEM_OK;
+}
+
 static int train_ivf(ctxmem_store *s, MDB_txn *txn, struct vcache *c, size_t n)
 {
     size_t nl = ivf_nlist(n), dim = s->index->dim;
     struct sample sm = {NULL, 0, nl * 50 < n ? nl * 50 : n, dim};
-    char spec[32];
     uint64_t last;
-    int rc, frc;
+    int rc = ivf_new(s, nl, &c->idx), frc;
 
-    snprintf(spec, sizeof(spec), "IVF%zu,%s", nl,
-             s->index->vkind == CTXMEM_VINDEX_IVF_FLAT ? "Flat" : "SQ8");
-    frc = faiss_index_factory(&c->idx, (int)dim, spec, METRIC_INNER_PRODUCT);
-    if (frc)
-        return faiss_error(frc, CTXMEM_EIO, "create IVF index");
+    if (rc != CTXMEM_OK)
+        return rc;
     if (!(sm.x = malloc(sm.cap * dim * sizeof(float))))
         return err_set(CTXMEM_ENOMEM, "index: out of memory training");
     rc = scan_vectors(s, txn, c->scope, 1, take_sample, &sm, &last);
     if (rc == CTXMEM_OK && (frc = faiss_Index_train(c->idx, (idx_t)sm.n, sm.x)) != 0)
         rc = faiss_error(frc, CTXMEM_EIO, "train IVF index");
+    if (rc == CTXMEM_OK)
+        rc = sq_full_range(c->idx, dim);
     free(sm.x);
     ivf_tune(c->idx);
-    c->kind = VINDEX_IVF, c->trained = n;
+    c->kind = ivf_kind(s), c->trained = n;
     return rc;
 }
 
@@ -333,6 +392,7 @@ static int parse_state(const char *path, struct cache_file *cf)
                 &cf->trained, &cf->sum) == 9 &&
          strcmp(magic, STATE_MAGIC) == 0;
     fclose(f);
+    ok = ok && cf->kind >= VINDEX_FLAT && cf->kind <= VINDEX_IVF_FLAT;
     return ok ? CTXMEM_OK : CTXMEM_ECORRUPT;
 }
 
@@ -463,6 +523,18 @@ static struct vcache *cache_add(struct vindex_set *vs, uint32_t scope)
     return c;
 }
 
+/*
+ * Whether a loaded cache is of another kind than the options ask for: an IVF
+ * index when they say FLAT, or the other IVF kind. Flat to IVF is left to the
+ * growth rule of cache_sync.
+ */
+static int kind_changed(const ctxmem_store *s, const struct vcache *c)
+{
+    if (c->kind == VINDEX_FLAT)
+        return 0;
+    return s->index->vkind == CTXMEM_VINDEX_FLAT || c->kind != ivf_kind(s);
+}
+
 /* Bring a scope's cache level with this transaction's snapshot. */
 static int cache_sync(ctxmem_store *s, MDB_txn *txn, struct vcache *c, uint64_t max_seq)
 {
@@ -474,7 +546,7 @@ static int cache_sync(ctxmem_store *s, MDB_txn *txn, struct vcache *c, uint64_t 
         return rc;
     if (!c->idx && !c->dirty)
         cache_load(s, c, &st, max_seq);
-    if (!c->idx || st.vgen > c->vgen)
+    if (!c->idx || st.vgen > c->vgen || kind_changed(s, c))
         return cache_build(s, txn, c, &st);
     if (st.vgen < c->vgen || c->last_seq >= max_seq)
         return CTXMEM_OK; /* this snapshot is older than the cache: results are rechecked */
@@ -485,7 +557,7 @@ static int cache_sync(ctxmem_store *s, MDB_txn *txn, struct vcache *c, uint64_t 
     c->dirty = 1;
     if ((size_t)faiss_Index_ntotal(c->idx) != st.docs ||
         (c->kind == VINDEX_FLAT && want_ivf(s, st.docs) && st.docs >= 64 * 39) ||
-        (c->kind == VINDEX_IVF && st.docs > RETRAIN_GROWTH * c->trained))
+        (c->kind != VINDEX_FLAT && st.docs > RETRAIN_GROWTH * c->trained))
         return cache_build(s, txn, c, &st);
     return CTXMEM_OK;
 }

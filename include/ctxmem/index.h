@@ -69,7 +69,7 @@ enum {
  */
 typedef struct ctxmem_search_opts {
     unsigned version;             /**< CTXMEM_SEARCH_OPTS_VERSION */
-    size_t k;                     /**< hits wanted before neighbours; default 20 */
+    size_t k;                     /**< hits wanted before neighbours; default 20, max 2^20 */
     unsigned signals;             /**< CTXMEM_SIGNAL_*; default ALL */
     uint32_t roles;               /**< bit (1 << role) per role kept; 0 = all */
     int64_t time_from;            /**< keep segments with time >= this; 0 = no bound */
@@ -82,7 +82,7 @@ typedef struct ctxmem_search_opts {
     unsigned rrf_k;               /**< RRF constant; default 20 */
     int neighbours;               /**< adjacent turns per side and hit; default 1 */
     float neighbour_weight;       /**< a neighbour's share of its hit's score; default 0.6 */
-    size_t depth;                 /**< candidates per signal; default max(100, 4 * k) */
+    size_t depth;                 /**< candidates per signal; default max(100, 4k), max 2^22 */
     float bm25_k1;                /**< BM25 term-frequency saturation; default 1.2 */
     float bm25_b;                 /**< BM25 length normalisation; default 0.75 */
 } ctxmem_search_opts;
@@ -98,7 +98,7 @@ typedef struct ctxmem_hit {
     uint64_t seq;        /**< sequence number in its scope */
     uint32_t tokens;     /**< the segment's token count */
     float score;         /**< fused score; hits are sorted by it, descending */
-    float vector_score;  /**< inner product with the query; 0 when not ranked */
+    float vector_score;  /**< query inner product (IVF: from 8-bit codes); 0 when not ranked */
     float lexical_score; /**< BM25 score; 0 when not ranked */
     float recency;       /**< recency prior in [0, 1] */
     int vector_rank;     /**< 1-based rank in the vector list; 0 when absent */
@@ -122,7 +122,8 @@ typedef struct ctxmem_hit {
  * @param[in]  query_len bytes of query.
  * @param[in]  opts     options or NULL for defaults.
  * @return CTXMEM_OK (no match gives zero hits); CTXMEM_EINVAL for NULL
- *         arguments, a bad scope, invalid UTF-8 or a bad options version;
+ *         arguments, a bad scope, invalid UTF-8, a bad options version or
+ *         k or depth over their maximum;
  *         CTXMEM_EMISMATCH for a query embedding on a store without vectors;
  *         CTXMEM_ECALLBACK when the embedder failed; CTXMEM_EIO; CTXMEM_ENOMEM.
  */

@@ -49,10 +49,12 @@ enum {
 /**
  * Kinds of vector index, for ctxmem_options.vector_index. IVF indexes are
  * approximate: a search scans the lists of the nearest 1/32 of the
- * centroids (at least 4). IVF keeps each vector as 8-bit scalar-quantized
- * codes (a quarter of the float bytes, with the same recall in our
- * benchmarks); IVF_FLAT keeps the floats, which costs four times the memory
- * and load time and scans faster with a FAISS built without AVX2.
+ * centroids (at least 4). IVF keeps each vector as 8-bit codes over [-1, 1]
+ * per dimension (a quarter of the float bytes; the inner products it reports
+ * are within about 0.01 of the exact ones); IVF_FLAT keeps the floats, which
+ * costs four times the memory and load time and scans faster with a FAISS
+ * built without AVX2. The option is not recorded: a scope's cached index of
+ * another kind is rebuilt at its first search.
  */
 enum {
     CTXMEM_VINDEX_AUTO = 0,    /**< flat up to vector_flat_max vectors per scope, then IVF */

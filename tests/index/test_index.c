@@ -445,89 +445,155 @@ static void test_index_bm25_top_k_matches_exhaustive_ranking(void **state)
 
 #define IV_N 3000
 
-static void iv_vector(unsigned i, float *v)
+/* Vector i: random unit vector with its energy in the first `dims` dimensions. */
+static void iv_vector(unsigned i, int dims, float *v)
 {
     unsigned x = i * 2654435761u + 1;
     double norm = 0;
 
     for (int d = 0; d < 128; d++) {
         x = x * 1103515245u + 12345u;
-        v[d] = (float)((x >> 8) & 0xFFFF) / 65536.0f - 0.5f;
+        v[d] = d < dims ? (float)((x >> 8) & 0xFFFF) / 65536.0f - 0.5f : 0.0f;
         norm += v[d] * v[d];
     }
     for (int d = 0; d < 128; d++)
         v[d] /= (float)sqrt(norm);
 }
 
-/* A store of IV_N notes with known vectors; returns the cache file's size. */
-static long iv_build(unsigned kind, uint64_t *first_id)
+static ctxmem_store *iv_open(const char *dir, unsigned kind)
 {
     ctxmem_options o = CTXMEM_OPTIONS_INIT;
-    ctxmem_search_opts so = CTXMEM_SEARCH_OPTS_INIT;
-    char *dir = tu_tempdir(), path[600];
     ctxmem_store *s = NULL;
-    ctxmem_segment_in in = {0};
-    float v[128];
-    long size;
-    FILE *f;
 
     o.tokenizer = "approx";
     o.flags = CTXMEM_OPEN_NOSYNC;
     o.vector_index = kind;
     assert_ctxmem(ctxmem_store_open(&s, dir, &o), CTXMEM_OK);
+    return s;
+}
+
+/* Notes from..to-1 with known vectors; the ids follow on from the first. */
+static void iv_add(ctxmem_store *s, unsigned from, unsigned to, int dims)
+{
+    ctxmem_segment_in in = {0};
+    float v[128];
+
     in.role = CTXMEM_ROLE_NOTE;
     in.embedding = v, in.embedding_dim = 128;
-    for (unsigned i = 0; i < IV_N; i++) {
+    for (unsigned i = from; i < to; i++) {
         char text[32];
-        uint64_t id;
         in.text = text, in.text_len = (size_t)sprintf(text, "note %u", i);
-        iv_vector(i, v);
-        assert_ctxmem(ctxmem_store_add(s, &alice, &in, 1, &id), CTXMEM_OK);
-        if (i == 0)
-            *first_id = id;
+        iv_vector(i, dims, v);
+        assert_ctxmem(ctxmem_store_add(s, &alice, &in, 1, NULL), CTXMEM_OK);
     }
-    /* Each stored vector, as the query, is its own best match. */
+}
+
+/* Each probed vector, as the query, is its own best match with a product near 1. */
+static void iv_check(ctxmem_store *s, unsigned from, unsigned to, int dims)
+{
+    ctxmem_search_opts so = CTXMEM_SEARCH_OPTS_INIT;
+    float v[128];
+
     so.signals = CTXMEM_SIGNAL_VECTOR, so.neighbours = -1, so.k = 1;
     so.weight_recency = -1; /* negative: none, so the best vector comes first */
     so.query_embedding = v, so.query_embedding_dim = 128;
-    for (unsigned i = 0; i < IV_N; i += 97) {
+    for (unsigned i = from; i < to; i += 37) {
         ctxmem_hit *h = NULL;
         size_t n = 0;
-        iv_vector(i, v);
+        iv_vector(i, dims, v);
         assert_ctxmem(ctxmem_search(&h, &n, s, &alice, 1, NULL, 0, &so), CTXMEM_OK);
         assert_int_equal(n, 1);
-        assert_int_equal(h[0].id, *first_id + i);
-        assert_float_equal(h[0].vector_score, 1.0, 0.02);
+        assert_int_equal(h[0].id, i + 1);
+        assert_float_equal(h[0].vector_score, 1.0, 0.01);
         ctxmem_hits_free(h);
     }
-    ctxmem_store_close(s);
+}
+
+/* Bytes per vector in the scope's cache file, written at close. */
+static double iv_cache_bytes(const char *dir, unsigned n)
+{
+    char path[600];
+    long size;
+    FILE *f;
+
     snprintf(path, sizeof(path), "%s/vindex/1.faiss", dir);
     assert_non_null(f = fopen(path, "rb"));
     fseek(f, 0, SEEK_END);
     size = ftell(f);
     fclose(f);
-    tu_rmtree(dir);
-    return size;
+    return (double)size / n;
 }
 
-static void test_index_ivf_keeps_a_byte_per_dimension_and_finds_each_vector(void **state)
+/*
+ * The first IV_N vectors use 32 dimensions and train the index; the next
+ * ones, added after it, use all 128, whose values the training never saw.
+ */
+static double iv_build(const char *dir, unsigned kind)
 {
-    ctxmem_options o = CTXMEM_OPTIONS_INIT;
+    ctxmem_store *s = iv_open(dir, kind);
+
+    iv_add(s, 0, IV_N, 32);
+    iv_check(s, 0, IV_N, 32);
+    iv_add(s, IV_N, IV_N + 600, 128);
+    iv_check(s, IV_N, IV_N + 600, 128);
+    iv_check(s, 0, IV_N, 32);
+    ctxmem_store_close(s);
+    return iv_cache_bytes(dir, IV_N + 600);
+}
+
+static void test_index_ivf_kinds_find_every_vector_and_keep_their_size(void **state)
+{
+    char *dir = tu_tempdir(), *dir2 = tu_tempdir();
     ctxmem_store *s = NULL;
-    char *dir = tu_tempdir();
-    uint64_t id;
-    long sq8, flat;
+    ctxmem_options o = CTXMEM_OPTIONS_INIT;
 
     (void)state;
     o.vector_index = CTXMEM_VINDEX_IVF_FLAT + 1;
-    assert_ctxmem(ctxmem_store_open(&s, dir, &o), CTXMEM_EINVAL);
+    assert_ctxmem(ctxmem_store_open(&s, dir2, &o), CTXMEM_EINVAL);
     assert_null(s);
+
+    /* 8-bit codes: 128 bytes and an 8-byte id per vector, plus centroids */
+    assert_in_range((long)iv_build(dir, CTXMEM_VINDEX_IVF), 136, 136 + 60);
+    assert_in_range((long)iv_build(dir2, CTXMEM_VINDEX_IVF_FLAT), 520, 520 + 60);
+
+    /* Reopened with another kind, the cache is rebuilt as the options say. */
+    s = iv_open(dir, CTXMEM_VINDEX_IVF_FLAT);
+    iv_check(s, 0, IV_N, 32);
+    ctxmem_store_close(s);
+    assert_in_range((long)iv_cache_bytes(dir, IV_N + 600), 520, 520 + 60);
+    s = iv_open(dir2, CTXMEM_VINDEX_IVF);
+    iv_check(s, IV_N, IV_N + 600, 128);
+    ctxmem_store_close(s);
+    assert_in_range((long)iv_cache_bytes(dir2, IV_N + 600), 136, 136 + 60);
+    s = iv_open(dir2, CTXMEM_VINDEX_FLAT); /* always exact: IDMap over floats */
+    iv_check(s, 0, IV_N, 32);
+    iv_check(s, IV_N, IV_N + 600, 128);
+    ctxmem_store_close(s);
+    assert_in_range((long)iv_cache_bytes(dir2, IV_N + 600), 520, 520 + 20);
     tu_rmtree(dir);
-    sq8 = iv_build(CTXMEM_VINDEX_IVF, &id);
-    flat = iv_build(CTXMEM_VINDEX_IVF_FLAT, &id);
-    /* codes of 128 bytes against 512 bytes of floats, each with an 8-byte id */
-    assert_true(sq8 > IV_N * 136L && sq8 < IV_N * 136L + 200000);
-    assert_true(flat > IV_N * 520L && flat < IV_N * 520L + 200000);
+    tu_rmtree(dir2);
+}
+
+static void test_index_search_refuses_k_or_depth_over_the_maximum(void **state)
+{
+    char *dir = tu_tempdir();
+    ctxmem_store *s = open_store(dir, NULL, 0);
+    ctxmem_search_opts o = CTXMEM_SEARCH_OPTS_INIT;
+    ctxmem_hit *h = NULL;
+    size_t n = 0;
+
+    (void)state;
+    add_text(s, &alice, "kiwi plum");
+    o.depth = (size_t)0x0AAAAAAAAAAAAAABull; /* depth * 24 wraps around to 8 */
+    assert_ctxmem(ctxmem_search(&h, &n, s, &alice, 1, "kiwi", 4, &o), CTXMEM_EINVAL);
+    o.depth = 0, o.k = SIZE_MAX / 2;
+    assert_ctxmem(ctxmem_search(&h, &n, s, &alice, 1, "kiwi", 4, &o), CTXMEM_EINVAL);
+    o.k = 1 << 20, o.depth = 1 << 22;
+    assert_ctxmem(ctxmem_search(&h, &n, s, &alice, 1, "kiwi", 4, &o), CTXMEM_OK);
+    assert_int_equal(n, 1);
+    ctxmem_hits_free(h);
+    ctxmem_store_close(s);
+    tu_rmtree(dir);
 }
 
 int main(void)
@@ -539,7 +605,8 @@ int main(void)
         cmocka_unit_test(test_index_caller_embedding_must_match_and_be_finite),
         cmocka_unit_test(test_index_bm25_matches_independent_computation),
         cmocka_unit_test(test_index_bm25_top_k_matches_exhaustive_ranking),
-        cmocka_unit_test(test_index_ivf_keeps_a_byte_per_dimension_and_finds_each_vector),
+        cmocka_unit_test(test_index_ivf_kinds_find_every_vector_and_keep_their_size),
+        cmocka_unit_test(test_index_search_refuses_k_or_depth_over_the_maximum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
