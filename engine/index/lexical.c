@@ -405,16 +405,15 @@ static int rank_scope_terms(ctxmem_store *s, MDB_txn *txn, bm25_run *r, const ra
             /* tf/(tf+norm) < 1; the margin covers float rounding of the sum */
             w[m].bound = (double)r->idf[t] * (r->k1 + 1.0) * (1.0 + 1e-5);
             m++;
-        } else if (w[m].c) {
+        } else if (w[m].c) { /* only walks 0..m-1 keep a cursor */
             mdb_cursor_close(w[m].c);
             w[m].c = NULL;
         }
     }
     if (rc == CTXMEM_OK && m)
         rc = walk_scope(r, w, m, sc);
-    for (size_t j = 0; j <= m && j < r->q->n; j++)
-        if (w[j].c)
-            mdb_cursor_close(w[j].c);
+    for (size_t j = 0; j < m; j++)
+        mdb_cursor_close(w[j].c);
     free(w);
     return rc;
 }

@@ -290,14 +290,18 @@ static int merge_ranks(const rank_cand *v, size_t nv, const rank_cand *lx, size_
     for (size_t i = 0; rc == CTXMEM_OK && i < nv + nl; i++) {
         const rank_cand *c = i < nv ? &v[i] : &lx[i - nv];
         size_t slot = pos_slot(out, table, mask, c->scope, c->seq);
-        fused f = {c->scope, c->seq, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-        fused *a = table[slot] ? &out->f[table[slot] - 1] : &f;
+        fused *a;
+        if (!table[slot]) {
+            fused f = {c->scope, c->seq, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+            if ((rc = list_push(out, &f)) != CTXMEM_OK)
+                break;
+            table[slot] = (uint32_t)out->n;
+        }
+        a = &out->f[table[slot] - 1];
         if (i < nv)
             a->vrank = (int)i + 1, a->vscore = c->score;
         else
             a->lrank = (int)(i - nv) + 1, a->lscore = c->score;
-        if (a == &f && (rc = list_push(out, &f)) == CTXMEM_OK)
-            table[slot] = (uint32_t)out->n;
     }
     free(table);
     return rc;
@@ -461,22 +465,23 @@ static int prepare_query(ctxmem_store *s, const char *q, size_t len,
 static int vector_rank(ctxmem_store *s, MDB_txn *txn, const rank_scope *scopes, size_t n,
                        const float *q, size_t depth, rank_cand **out, size_t *n_out)
 {
-    rank_cand *one = malloc(depth * sizeof(*one)), *heap = malloc(depth * sizeof(*heap));
+    rank_cand *heap = malloc(depth * sizeof(*heap)), *one = NULL;
     size_t h = 0, m;
-    int rc = one && heap ? CTXMEM_OK : err_set(CTXMEM_ENOMEM, "search: out of memory");
+    int rc = heap ? CTXMEM_OK : err_set(CTXMEM_ENOMEM, "search: out of memory");
 
     if (rc == CTXMEM_OK && n == 1) {
         /* FAISS returns one scope's list best first; only ties need ordering */
         rc = vindex_search(s, txn, &scopes[0], q, depth, heap, &h);
         rank_sort_ordered(heap, h);
-        n = 0;
-    }
-    for (size_t i = 0; rc == CTXMEM_OK && i < n; i++) {
-        rc = vindex_search(s, txn, &scopes[i], q, depth, one, &m);
-        for (size_t j = 0; rc == CTXMEM_OK && j < m; j++)
-            rank_heap_push(heap, &h, depth, &one[j]);
-        if (i + 1 == n)
-            rank_heap_sort(heap, h);
+    } else if (rc == CTXMEM_OK) {
+        if (!(one = malloc(depth * sizeof(*one))))
+            rc = err_set(CTXMEM_ENOMEM, "search: out of memory");
+        for (size_t i = 0; rc == CTXMEM_OK && i < n; i++) {
+            rc = vindex_search(s, txn, &scopes[i], q, depth, one, &m);
+            for (size_t j = 0; rc == CTXMEM_OK && j < m; j++)
+                rank_heap_push(heap, &h, depth, &one[j]);
+        }
+        rank_heap_sort(heap, h);
     }
     free(one);
     if (rc != CTXMEM_OK) {
