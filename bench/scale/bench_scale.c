@@ -90,7 +90,6 @@ static double search_once(ctxmem_store *s, const char *q)
     return t;
 }
 
-/* Time one window; *items gets its item count. */
 /* Sums of the report's stage times over the measured windows (pinned ... cold). */
 static double stage_us[7];
 static size_t stage_windows;
@@ -114,6 +113,7 @@ static void print_stages(void)
            stage_us[2] / n, stage_us[3] / n, stage_us[4] / n, stage_us[5] / n, stage_us[6] / n);
 }
 
+/* Time one window; *items gets its item count, or, when NULL, the stage sums its times. */
 static double window_once(ctxmem_store *s, const char *q, size_t *items)
 {
     ctxmem_budget b = CTXMEM_BUDGET_INIT;
@@ -125,9 +125,9 @@ static double window_once(ctxmem_store *s, const char *q, size_t *items)
     if (ctxmem_window_assemble(&w, s, &scope, q, strlen(q), &b) != CTXMEM_OK)
         die("assemble");
     t = bench_now_ms() - t;
-    if (!items)
+    if (!items) {
         add_stages(ctxmem_window_report_get(w));
-    if (items) {
+    } else {
         const ctxmem_window_report *r = ctxmem_window_report_get(w);
         *items = 0;
         for (int i = 0; i < CTXMEM_TIER_COUNT; i++)
@@ -192,17 +192,24 @@ static void make_queries(char (*q)[QUERY_CAP], size_t nq)
 {
     textgen g;
 
-    textgen_init(&g, 1234);
+    textgen_init(&g, TEXTGEN_QUERY_SEED);
     for (size_t i = 0; i < nq; i++)
-        textgen_text(&g, q[i], QUERY_CAP, 6 + (int)(textgen_uniform(&g) * 6));
+        textgen_query(&g, q[i], QUERY_CAP);
 }
 
-/* The engine's own index file for the scope, tuned as the engine tunes it. */
+/* A query's vector from the built-in embedder, as the floor searches with it. */
+static void embed_query(const char *text, float *v)
+{
+    size_t len = strlen(text);
+
+    embed_builtin(NULL, &text, &len, 1, v);
+}
+
+/* The engine's own index file for the scope; an IVF file keeps the engine's nprobe. */
 static FaissIndex *floor_index(ctxmem_store *s, const char *dir)
 {
     char path[512];
     FaissIndex *idx = NULL;
-    FaissIndexIVF *ivf;
     uint32_t sid;
 
     if (ctxmem_store_scope_id(s, &scope, &sid) != CTXMEM_OK)
@@ -211,11 +218,6 @@ static FaissIndex *floor_index(ctxmem_store *s, const char *dir)
     if (faiss_read_index_fname(path, 0, &idx) != 0) {
         fprintf(stderr, "bench_scale: cannot read %s\n", path);
         exit(1);
-    }
-    ivf = faiss_IndexIVF_cast(idx);
-    if (ivf) {
-        size_t nl = faiss_IndexIVF_nlist(ivf);
-        faiss_IndexIVF_set_nprobe(ivf, nl / 32 > 4 ? nl / 32 : 4);
     }
     return idx;
 }
@@ -266,9 +268,7 @@ static int floor_rss_child(const char *dir, size_t asm_k)
     if (ctxmem_store_scope_id(s, &scope, &sid) != CTXMEM_OK)
         die("scope id");
     for (size_t i = 0; i < WARMUP; i++) {
-        const char *text = q[i];
-        size_t len = strlen(text);
-        embed_builtin(NULL, &text, &len, 1, v);
+        embed_query(q[i], v);
         floor_once(s, idx, sid, v, SEARCH_K);
         floor_once(s, idx, sid, v, asm_k);
     }
@@ -336,11 +336,8 @@ static int measure(size_t n, const char *dir, size_t nq, int rounds)
     idx = floor_index(s, dir);
     if (ctxmem_store_scope_id(s, &scope, &sid) != CTXMEM_OK)
         die("scope id");
-    for (size_t i = 0; i < nq; i++) {
-        const char *text = q[i];
-        size_t len = strlen(text);
-        embed_builtin(NULL, &text, &len, 1, qv + i * EMBED_DEFAULT_DIM);
-    }
+    for (size_t i = 0; i < nq; i++)
+        embed_query(q[i], qv + i * EMBED_DEFAULT_DIM);
     asm_k = items < 512 ? items : 512;
     for (size_t i = 0; i < WARMUP && i < nq; i++)
         floor_once(s, idx, sid, qv + i * EMBED_DEFAULT_DIM, asm_k);
@@ -381,24 +378,32 @@ static int measure(size_t n, const char *dir, size_t nq, int rounds)
            "\"window_p50_ms\":%.4f,\"window_p99_ms\":%.4f,\"window_floor_k\":%zu,"
            "\"window_floor_p50_ms\":%.4f,\"window_floor_p99_ms\":%.4f}\n", n, nq, rounds,
            open_ms, first_ms, rss_kib / 1024.0, anon_kib / 1024.0, file_kib / 1024.0,
-           floor_kib[0] / 1024.0, floor_kib[1] / 1024.0, floor_kib[2] / 1024.0, (double)n * EMBED_DEFAULT_DIM * sizeof(float) / 1048576.0, med[0][0], med[0][1],
+           floor_kib[0] / 1024.0, floor_kib[1] / 1024.0, floor_kib[2] / 1024.0,
+           (double)n * EMBED_DEFAULT_DIM * sizeof(float) / 1048576.0, med[0][0], med[0][1],
            med[1][0], med[1][1], med[2][0], med[2][1], asm_k, med[3][0], med[3][1]);
     faiss_Index_free(idx);
     ctxmem_store_close(s);
     return 0;
 }
 
+/* Open DIR and run one search, timing each. */
+static void open_and_search(const char *dir, double *open_ms, double *first_ms)
+{
+    ctxmem_store *s = open_store(dir, open_ms);
+
+    *first_ms = search_once(s, "what did they say about the garden");
+    ctxmem_store_close(s);
+}
+
 static int open_warm(size_t n, const char *dir)
 {
     double open_ms, first_ms;
-    ctxmem_store *s = open_store(dir, &open_ms);
 
-    first_ms = search_once(s, "what did they say about the garden");
+    open_and_search(dir, &open_ms, &first_ms);
     printf("%8zu open again (files in the page cache): open %.1f ms, first search %.1f ms\n", n,
            open_ms, first_ms);
     printf("RESULT {\"bench\":\"scale_open_warm\",\"segments\":%zu,\"open_ms\":%.2f,"
            "\"first_search_ms\":%.2f}\n", n, open_ms, first_ms);
-    ctxmem_store_close(s);
     return 0;
 }
 
@@ -406,20 +411,17 @@ static int rebuild(size_t n, const char *dir)
 {
     char cmd[600];
     double open_ms, first_ms;
-    ctxmem_store *s;
 
     snprintf(cmd, sizeof(cmd), "rm -rf '%s/vindex'", dir);
     if (system(cmd) != 0)
         return 1;
     sync();
-    s = open_store(dir, &open_ms);
-    first_ms = search_once(s, "what did they say about the garden");
+    open_and_search(dir, &open_ms, &first_ms); /* close writes the new cache */
     printf("%8zu rebuild: open %.1f ms, first search (rebuilds the index) %.1f ms, peak RSS "
            "%.1f MiB\n", n, open_ms, first_ms, bench_peak_rss_kib() / 1024.0);
     printf("RESULT {\"bench\":\"scale_rebuild\",\"segments\":%zu,\"open_ms\":%.2f,"
            "\"first_search_ms\":%.2f,\"peak_rss_mib\":%.1f}\n", n, open_ms, first_ms,
            bench_peak_rss_kib() / 1024.0);
-    ctxmem_store_close(s);
     return 0;
 }
 

@@ -108,6 +108,11 @@ size_t textgen_text(textgen *g, char *buf, size_t cap, int words)
     return len;
 }
 
+size_t textgen_query(textgen *g, char *buf, size_t cap)
+{
+    return textgen_text(g, buf, cap, 6 + (int)(textgen_uniform(g) * 6));
+}
+
 double bench_now_ms(void)
 {
     struct timespec ts;

@@ -26,6 +26,12 @@ double textgen_uniform(textgen *g);
 /* Write `words` words as sentences into buf (NUL-terminated); returns bytes. */
 size_t textgen_text(textgen *g, char *buf, size_t cap, int words);
 
+/* The seed of the scale benchmarks' queries, shared so that they all ask the same. */
+#define TEXTGEN_QUERY_SEED 1234
+
+/* One query: 6-11 words, as textgen_text writes them; returns bytes. */
+size_t textgen_query(textgen *g, char *buf, size_t cap);
+
 /* Milliseconds since an arbitrary epoch; monotonic. */
 double bench_now_ms(void);
 
